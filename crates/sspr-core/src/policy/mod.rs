@@ -1,0 +1,6 @@
+//! Rules, as pure functions over domain values.
+
+pub mod eligibility;
+pub mod groups;
+pub mod lockout;
+pub mod password;

@@ -1,0 +1,283 @@
+//! Ports: what the core needs from the outside world. Adapters implement them
+//! (`sspr-store`, `sspr-directory`, `sspr-notify`); tests use the same adapters on throwaway
+//! databases, and [`FrozenClock`] instead of the wall clock.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use crate::audit::{AuditEvent, AuditRecord};
+use crate::{
+    Group, GroupId, GroupName, LockoutState, NewGroup, NewUser, PasswordHash, SsprPolicy, User,
+    UserId, Username,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that stands still until a test moves it.
+#[derive(Debug)]
+pub struct FrozenClock(Mutex<OffsetDateTime>);
+
+impl FrozenClock {
+    pub fn at(t: OffsetDateTime) -> Self {
+        Self(Mutex::new(t))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *t += by;
+    }
+}
+
+impl Clock for FrozenClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password hashing
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing worker is busy and the queue is full: try again shortly (HTTP 503).
+    #[error("password hashing is at capacity; try again shortly")]
+    Busy,
+    /// The stored hash could not be parsed.
+    #[error("stored password hash is invalid: {0}")]
+    InvalidHash(String),
+}
+
+/// Argon2id hashing on a bounded pool (DESIGN rule 3).
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &str) -> Result<PasswordHash, HashError>;
+    async fn verify(&self, password: &str, hash: &PasswordHash) -> Result<bool, HashError>;
+    /// Spends the same work as a verification without a real hash, so that an unknown user
+    /// costs as much time as a known one.
+    async fn verify_dummy(&self, password: &str) -> Result<(), HashError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was violated: the message names what already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database could not be reached or timed out: retryable.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data that does not parse (a bug or tampering).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// A member of a group: a user or another group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Member {
+    User(UserId),
+    Group(GroupId),
+}
+
+/// The profile fields an update may change (not password, roles or lock state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileUpdate {
+    pub display_name: crate::DisplayName,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<crate::EmailAddress>,
+    pub alternate_email: Option<crate::EmailAddress>,
+    pub mobile_phone: Option<crate::PhoneNumber>,
+    pub office_phone: Option<crate::PhoneNumber>,
+    pub roles: std::collections::BTreeSet<crate::AdminRole>,
+    pub enabled: bool,
+}
+
+/// A message waiting in the outbox (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: uuid::Uuid,
+    /// `email`, `sms` or `voice`.
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    /// `pending`, `sending`, `sent` or `dead`.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboxMessage {
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A signed-in session. The store only ever sees the keyed hash of the cookie's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: UserId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+/// Persistence. One implementation serves SQLite and PostgreSQL; every method that changes
+/// security state takes the audit event that records it and writes both in one transaction,
+/// so a change is never stored without its audit record.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Checks that the database answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // Users ----------------------------------------------------------------------------------
+    async fn create_user(&self, user: &NewUser, audit: &AuditEvent) -> Result<User, StoreError>;
+    /// Creates all users or none (CSV import).
+    async fn create_users(&self, users: &[NewUser], audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError>;
+    /// Users whose username or display name contains `search` (case-insensitive), ordered by
+    /// username, paged.
+    async fn list_users(
+        &self,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: &ProfileUpdate,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Sets the password hash, clears smart lockout, and keeps the previous hash in the
+    /// history (trimmed to the newest `keep_history` entries).
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        keep_history: u8,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Previous password hashes, newest first.
+    async fn password_history(&self, id: UserId) -> Result<Vec<PasswordHash>, StoreError>;
+    /// Locks (admin lock) or unlocks; unlocking also clears smart lockout.
+    async fn set_admin_locked(
+        &self,
+        id: UserId,
+        locked: bool,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Compare-and-set of the smart-lockout state: writes `new` only if the stored state still
+    /// equals `expected`, and returns whether it did. `audit` is appended when given.
+    async fn update_lockout(
+        &self,
+        id: UserId,
+        expected: &LockoutState,
+        new: &LockoutState,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError>;
+    async fn set_registration_confirmed(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+    /// Deletes the user with their memberships, sessions and history. Returns whether a user
+    /// was deleted.
+    async fn delete_user(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError>;
+
+    // Groups ---------------------------------------------------------------------------------
+    async fn create_group(&self, group: &NewGroup, audit: &AuditEvent) -> Result<Group, StoreError>;
+    async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError>;
+    /// Case-insensitive lookup by name.
+    async fn find_group(&self, name: &GroupName) -> Result<Option<Group>, StoreError>;
+    async fn list_groups(&self) -> Result<Vec<Group>, StoreError>;
+    /// Conflict if already a member; NotFound if the group or member does not exist.
+    async fn add_member(
+        &self,
+        group: GroupId,
+        member: Member,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    async fn remove_member(
+        &self,
+        group: GroupId,
+        member: Member,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+    /// Direct members of a group.
+    async fn members(&self, group: GroupId) -> Result<Vec<Member>, StoreError>;
+    /// The groups a user is directly in.
+    async fn groups_of_user(&self, user: UserId) -> Result<Vec<GroupId>, StoreError>;
+    /// Every group-in-group edge, as child → parents (for `policy::groups`).
+    async fn group_parents(&self) -> Result<HashMap<GroupId, Vec<GroupId>>, StoreError>;
+
+    // Policy ---------------------------------------------------------------------------------
+    /// The stored SSPR policy, or the defaults when none was ever stored.
+    async fn policy(&self) -> Result<SsprPolicy, StoreError>;
+    async fn put_policy(&self, policy: &SsprPolicy, audit: &AuditEvent) -> Result<(), StoreError>;
+
+    // Audit ----------------------------------------------------------------------------------
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord, StoreError>;
+    /// Records with `seq > after_seq`, oldest first, at most `limit`.
+    async fn audit_page(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    // Sessions -------------------------------------------------------------------------------
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// A session that exists, is not revoked and has not expired at `now`.
+    async fn live_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError>;
+    async fn revoke_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Revokes every session of a user; returns how many were live.
+    async fn revoke_user_sessions(&self, user: UserId) -> Result<u64, StoreError>;
+
+    // Outbox ---------------------------------------------------------------------------------
+    async fn enqueue(&self, message: &NewOutboxMessage) -> Result<uuid::Uuid, StoreError>;
+    /// Claims up to `limit` messages due at `now` (pending, or `sending` whose lease ran out)
+    /// by setting them `sending` until `now + lease`. Two workers never claim the same message.
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    async fn mark_sent(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records a failed attempt; the message is retried at `retry_at`, or is dead when `None`.
+    async fn mark_failed(
+        &self,
+        id: uuid::Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn recent_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+}

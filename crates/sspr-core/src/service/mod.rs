@@ -1,0 +1,5 @@
+//! Use cases: each one a small piece of orchestration over the ports.
+
+pub mod passwords;
+pub mod policy_admin;
+pub mod signin;
