@@ -6,6 +6,7 @@
 //! property-tested with a frozen clock.
 
 pub mod audit;
+pub mod crypto;
 pub mod domain;
 pub mod policy;
 pub mod ports;

@@ -1,1 +1,27 @@
-//! sspr-notify
+//! sspr-notify: delivery of messages through the durable outbox (SPEC §8).
+//!
+//! Nothing sends a message directly: use cases enqueue a row, and the [`worker::OutboxWorker`]
+//! of any instance claims it, hands it to a [`Channel`], and marks it sent, or schedules a
+//! retry with backoff, or after the last attempt moves it to the dead-letter state.
+
+pub mod dev;
+pub mod worker;
+
+use async_trait::async_trait;
+use sspr_core::ports::OutboxMessage;
+
+/// A way to deliver a message (development file, SMTP, SMS gateway, …).
+#[async_trait]
+pub trait Channel: Send + Sync {
+    async fn deliver(&self, message: &OutboxMessage) -> Result<(), DeliveryError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth another try later (a provider down, a timeout).
+    #[error("temporary delivery failure: {0}")]
+    Temporary(String),
+    /// Retrying cannot help (a rejected recipient).
+    #[error("permanent delivery failure: {0}")]
+    Permanent(String),
+}

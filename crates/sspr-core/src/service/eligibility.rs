@@ -1,0 +1,62 @@
+//! Resolves a stored user's SSPR eligibility and registration state: loads the policy, the
+//! user's nested group membership and registered methods, and applies
+//! `policy::eligibility::decide`.
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use crate::policy::eligibility::{Eligible, NotEligible, Subject, decide};
+use crate::policy::groups::is_transitive_member;
+use crate::ports::{Store, StoreError};
+use crate::{MethodType, User};
+
+/// The methods a user holds through contact data an administrator or the directory
+/// prepopulated, which count as registered (SPEC §6, as in Entra). Methods the user registers
+/// themselves (authenticator, questions, passkeys) join this set when they exist.
+pub fn prepopulated_methods(user: &User) -> BTreeSet<MethodType> {
+    let mut methods = BTreeSet::new();
+    if user.email.is_some() || user.alternate_email.is_some() {
+        methods.insert(MethodType::Email);
+    }
+    if user.mobile_phone.is_some() {
+        methods.insert(MethodType::MobileSms);
+        methods.insert(MethodType::MobileVoice);
+    }
+    if user.office_phone.is_some() {
+        methods.insert(MethodType::OfficeVoice);
+    }
+    methods
+}
+
+pub async fn evaluate(
+    store: &dyn Store,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<Result<Eligible, NotEligible>, StoreError> {
+    let policy = store.policy().await?;
+    let in_target_group = match policy.target_group {
+        Some(target) => {
+            let direct = store.groups_of_user(user.id).await?;
+            let parents = if direct.is_empty() {
+                Default::default()
+            } else {
+                store.group_parents().await?
+            };
+            is_transitive_member(&direct, &parents, target)
+        }
+        None => false,
+    };
+    let registered = prepopulated_methods(user);
+    Ok(decide(
+        &policy,
+        &Subject {
+            enabled: user.enabled,
+            is_admin: user.is_admin(),
+            in_target_group,
+            registered: &registered,
+            registration_confirmed_at: user.registration_confirmed_at,
+        },
+        now,
+    ))
+}

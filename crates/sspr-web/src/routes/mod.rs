@@ -1,0 +1,99 @@
+//! The router: every route of the service and the middleware stack around them.
+
+mod api_session;
+mod assets;
+mod dev;
+mod health;
+mod pages;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::middleware::{client_ip, request_metrics, security_headers};
+
+/// Builds the whole application. Fails only on a configuration the CSRF layer rejects (a
+/// public base URL that is not an origin).
+pub fn router(state: AppState) -> Result<Router, String> {
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(state.settings.public_origin())
+        .map_err(|e| format!("public_base_url is not a valid origin for CSRF checks: {e}"))?;
+    let limit = state.settings.max_body_bytes;
+
+    let mut app = Router::new()
+        .route("/", get(pages::home))
+        .route("/signin", get(pages::signin_form).post(pages::signin_submit))
+        .route("/signout", post(pages::signout))
+        .route("/me", get(pages::me))
+        .route(
+            "/api/v1/session",
+            post(api_session::create).delete(api_session::delete),
+        )
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/static/{file}", get(assets::serve));
+    if state.settings.dev_outbox {
+        app = app.route("/dev/outbox", get(dev::outbox));
+    }
+    let app = app
+        .fallback(not_found)
+        .route_layer(from_fn(request_metrics::layer))
+        .with_state(state.clone());
+
+    Ok(app.layer(
+        ServiceBuilder::new()
+            // A client-chosen request id would let anyone write into our logs and support
+            // codes; always make our own.
+            .map_request(|mut req: Request<axum::body::Body>| {
+                req.headers_mut().remove("x-request-id");
+                req
+            })
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    // The path only: queries never carry secrets here, but keep logs lean.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(from_fn_with_state(state.clone(), security_headers::layer))
+            .layer(from_fn_with_state(state.clone(), client_ip::layer))
+            .layer(csrf)
+            .layer(DefaultBodyLimit::max(limit))
+            .layer(RequestBodyLimitLayer::new(limit)),
+    ))
+}
+
+async fn not_found(req: Request<axum::body::Body>) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        crate::error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+            .into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "Not found").into_response()
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let mut res = crate::error::ApiError::internal(&"handler panicked").into_response();
+    res.headers_mut()
+        .insert("x-sspr-panic", HeaderValue::from_static("1"));
+    res
+}

@@ -1,0 +1,73 @@
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use sspr_core::crypto::ServerKey;
+use sspr_core::policy::lockout::LockoutPolicy;
+use sspr_core::ports::{Clock, PasswordHasher, Store};
+
+use crate::templates::Templates;
+
+/// Settings of the HTTP layer, taken from the server configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// The only origin links and redirects are built from (never the Host header: R6).
+    pub public_base_url: String,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    pub max_body_bytes: usize,
+    /// Serve `/dev/outbox` (development delivery mode only).
+    pub dev_outbox: bool,
+    pub organisation_name: String,
+    pub session_hours: i64,
+}
+
+impl WebSettings {
+    /// Served over https: cookies are `Secure`, and HSTS is sent.
+    pub fn https(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+
+    /// `scheme://host[:port]` of the public base URL (for the CSRF origin check).
+    pub fn public_origin(&self) -> String {
+        let url = self.public_base_url.trim_end_matches('/');
+        match url.find("://") {
+            Some(i) => match url[i + 3..].find('/') {
+                Some(j) => url[..i + 3 + j].to_owned(),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<WebSettings>,
+    pub session_key: ServerKey,
+    pub lockout: LockoutPolicy,
+    pub templates: Arc<Templates>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_drops_the_path() {
+        let s = WebSettings {
+            public_base_url: "https://sspr.example.org/base/".into(),
+            trusted_proxies: vec![],
+            max_body_bytes: 1,
+            dev_outbox: false,
+            organisation_name: "x".into(),
+            session_hours: 8,
+        };
+        assert_eq!(s.public_origin(), "https://sspr.example.org");
+        assert!(s.https());
+    }
+}
