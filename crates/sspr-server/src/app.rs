@@ -1,0 +1,171 @@
+//! Wiring: from a loaded configuration to a running server (the store, the hashing pool, the
+//! outbox worker, the router), with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sspr_core::policy::lockout::LockoutPolicy;
+use sspr_core::ports::{Clock, Store, SystemClock};
+use sspr_directory::HashPool;
+use sspr_notify::dev::DevFileChannel;
+use sspr_notify::worker::{OutboxWorker, RetryPolicy};
+use sspr_store::SqlStore;
+use sspr_web::{AppState, WebSettings};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{DeliveryMode, Loaded};
+
+/// Opens the database named by the configuration and applies pending migrations.
+pub async fn open_store(loaded: &Loaded) -> anyhow::Result<SqlStore> {
+    if loaded.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&loaded.config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", loaded.config.data_dir.display())
+        })?;
+    }
+    let store = SqlStore::connect(&loaded.database_url, loaded.config.database.max_connections)
+        .await
+        .with_context(|| format!("cannot open database {}", crate::config::redact_url(&loaded.database_url)))?;
+    store.migrate().await.context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+pub fn hash_pool(loaded: &Loaded) -> anyhow::Result<HashPool> {
+    HashPool::start(
+        loaded.hash_params(),
+        loaded.config.hashing.workers,
+        loaded.config.hashing.queue,
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start password hashing: {e}"))
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    worker: Option<OutboxWorker>,
+    grace: Duration,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and builds everything. The clock is a
+    /// parameter so tests can freeze time.
+    pub async fn build(
+        loaded: &Loaded,
+        store: Arc<dyn Store>,
+        hasher: HashPool,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let key = crate::keys::load_or_create(&loaded.key_file)?;
+        let c = &loaded.config;
+        let settings = WebSettings {
+            public_base_url: c.server.public_base_url.trim_end_matches('/').to_owned(),
+            trusted_proxies: loaded.trusted_proxies.clone(),
+            max_body_bytes: c.server.max_body_bytes,
+            dev_outbox: c.delivery.mode == DeliveryMode::Development,
+            organisation_name: c.organisation.name.clone(),
+            session_hours: c.server.session_hours,
+        };
+        let state = AppState {
+            store: Arc::clone(&store),
+            hasher: Arc::new(hasher),
+            clock: Arc::clone(&clock),
+            settings: Arc::new(settings),
+            session_key: key.derive("session"),
+            lockout: LockoutPolicy {
+                threshold: c.lockout.threshold,
+                base: time::Duration::seconds(c.lockout.duration_seconds),
+                max: time::Duration::seconds(c.lockout.max_duration_seconds),
+            },
+            templates: Arc::new(sspr_web::templates::Templates::new()),
+            metrics: sspr_web::telemetry::metrics_handle(),
+        };
+        let router = sspr_web::router(state).map_err(|e| anyhow::anyhow!(e))?;
+        let worker = match c.delivery.mode {
+            DeliveryMode::Development => {
+                if let Some(dir) = loaded.outbox_file.parent() {
+                    std::fs::create_dir_all(dir).ok();
+                }
+                Some(OutboxWorker {
+                    store,
+                    channel: Arc::new(DevFileChannel::new(&loaded.outbox_file)),
+                    clock,
+                    retry: RetryPolicy::default(),
+                    batch: 50,
+                })
+            }
+        };
+        let listener = TcpListener::bind(loaded.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", loaded.listen))?;
+        Ok(Self {
+            listener,
+            router,
+            worker,
+            grace: Duration::from_secs(c.server.shutdown_grace_seconds),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests
+    /// finish (up to the grace period), and stops the outbox worker.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = self
+            .worker
+            .map(|w| tokio::spawn(w.run(Duration::from_millis(500), stop_rx.clone())));
+        let mut grace_rx = stop_rx.clone();
+        let grace = self.grace;
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stop_tx.send(true);
+        });
+        // After shutdown begins, wait at most `grace` for in-flight requests.
+        let limited = async move {
+            let _ = grace_rx.changed().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            res = serve => res.context("server failed")?,
+            _ = limited => tracing::warn!("grace period over; exiting with requests still in flight"),
+        }
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

@@ -1,0 +1,455 @@
+//! Configuration: built-in defaults ← one TOML file ← `SSPR_*` environment variables
+//! (`SSPR_SERVER__LISTEN=0.0.0.0:8080`: sections and keys joined by `__`). Secrets can be read
+//! from files (`database.url_file`), so they need not sit in the TOML or the environment.
+//!
+//! `sspr config check` prints the effective configuration with secrets redacted, and a bad
+//! value is reported with the file (or variable), the key, and the reason.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::{Figment, Metadata};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use sspr_directory::HashParams;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where sspr keeps its SQLite database, key file and development outbox.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub hashing: HashingConfig,
+    pub delivery: DeliveryConfig,
+    pub organisation: OrganisationConfig,
+    pub keys: KeysConfig,
+    pub lockout: LockoutConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// The address users reach sspr at; every link sspr builds starts with it (never with
+    /// the request's Host header).
+    pub public_base_url: String,
+    /// Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<String>,
+    pub max_body_bytes: usize,
+    /// How long SIGTERM waits for in-flight requests before exiting anyway.
+    pub shutdown_grace_seconds: u64,
+    pub session_hours: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:///path/sspr.db` or `postgres://user:password@host/db`. Empty: SQLite in
+    /// `data_dir`.
+    pub url: String,
+    /// Read the URL from this file instead (it holds the password).
+    pub url_file: Option<PathBuf>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HashingConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashing threads; 0 = one per core. Never more than the cores.
+    pub workers: usize,
+    /// Sign-ins that may wait for a hashing thread; beyond that the answer is 503.
+    pub queue: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMode {
+    /// Messages go to a file and `/dev/outbox`. Not for production.
+    Development,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub mode: DeliveryMode,
+    /// The development outbox file; default `<data_dir>/outbox.jsonl`.
+    pub outbox_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrganisationConfig {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The server key (HMAC of session ids and codes, sealing). Created with mode 0600 at
+    /// first start when missing; default `<data_dir>/keys/server.key`.
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutConfig {
+    pub threshold: u32,
+    pub duration_seconds: i64,
+    pub max_duration_seconds: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `sspr_web=debug,info`. `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("sspr-data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            hashing: HashingConfig::default(),
+            delivery: DeliveryConfig::default(),
+            organisation: OrganisationConfig::default(),
+            keys: KeysConfig::default(),
+            lockout: LockoutConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            shutdown_grace_seconds: 30,
+            session_hours: 8,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            url_file: None,
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        let p = HashParams::default();
+        Self {
+            memory_kib: p.memory_kib,
+            iterations: p.iterations,
+            parallelism: p.parallelism,
+            workers: 0,
+            queue: 32,
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            mode: DeliveryMode::Development,
+            outbox_file: None,
+        }
+    }
+}
+
+impl Default for OrganisationConfig {
+    fn default() -> Self {
+        Self {
+            name: "sspr".into(),
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { key_file: None }
+    }
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 10,
+            duration_seconds: 60,
+            max_duration_seconds: 24 * 3600,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The configuration's top-level keys: only `SSPR_<KEY>…` variables for these are read, so
+/// that unrelated variables (say `SSPR_TEST_POSTGRES_URL`) are not mistaken for settings.
+const SECTIONS: &[&str] = &[
+    "data_dir",
+    "server",
+    "database",
+    "hashing",
+    "delivery",
+    "organisation",
+    "keys",
+    "lockout",
+    "log",
+];
+
+/// A configuration problem, worded for the operator: where, which key, why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The loaded configuration plus what is derived from it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The database URL (from `database.url`, `database.url_file`, or the SQLite default).
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub trusted_proxies: Vec<IpNet>,
+    pub key_file: PathBuf,
+    pub outbox_file: PathBuf,
+}
+
+fn figment(file: Option<&Path>) -> Figment {
+    let mut f = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = file {
+        f = f.merge(Toml::file_exact(path));
+    }
+    f.merge(
+        Env::prefixed("SSPR_")
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                SECTIONS
+                    .iter()
+                    .any(|s| key == *s || key.starts_with(&format!("{s}__")))
+            })
+            .split("__"),
+    )
+}
+
+/// Names where a key's value came from: a file, an environment variable or the defaults.
+fn source_of(f: &Figment, key: &str) -> String {
+    match f.find_metadata(key) {
+        Some(Metadata { source: Some(source), .. }) => source.to_string(),
+        Some(m) => m.name.to_string(),
+        None => "the defaults".into(),
+    }
+}
+
+/// Loads, parses and validates. `file` is the TOML file, if any.
+pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+    if let Some(path) = file
+        && !path.is_file()
+    {
+        return Err(ConfigError(format!(
+            "configuration file {} does not exist",
+            path.display()
+        )));
+    }
+    let f = figment(file);
+    let config: Config = f.extract().map_err(|e| {
+        // figment names the key and the source; make each error one readable line.
+        let lines: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        ConfigError(format!("invalid configuration: {}", lines.join("; ")))
+    })?;
+    validate(config, &f)
+}
+
+/// Validates a configuration built in code (the demo), with no file or environment involved.
+pub fn from_config(config: Config) -> Result<Loaded, ConfigError> {
+    let f = Figment::from(Serialized::defaults(config.clone()));
+    validate(config, &f)
+}
+
+fn invalid(f: &Figment, key: &str, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!(
+        "invalid configuration: `{key}` (from {}): {reason}",
+        source_of(f, key)
+    ))
+}
+
+fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
+    let listen: SocketAddr = config.server.listen.parse().map_err(|_| {
+        invalid(f, "server.listen", "expected an address and port such as 127.0.0.1:8080")
+    })?;
+    let base = &config.server.public_base_url;
+    let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
+    let rest = base.split_once("://").map(|x| x.1).unwrap_or("");
+    if !scheme_ok || rest.is_empty() || rest.starts_with('/') || base.contains(char::is_whitespace) || base.contains(['?', '#']) {
+        return Err(invalid(
+            f,
+            "server.public_base_url",
+            "expected an absolute http:// or https:// URL such as https://sspr.example.org",
+        ));
+    }
+    let mut trusted_proxies = Vec::new();
+    for (i, p) in config.server.trusted_proxies.iter().enumerate() {
+        let net = p
+            .parse::<IpNet>()
+            .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| {
+                invalid(f, "server.trusted_proxies", format!("entry {i} ({p:?}) is not an IP address or CIDR range"))
+            })?;
+        trusted_proxies.push(net);
+    }
+    if !(1024..=16 * 1024 * 1024).contains(&config.server.max_body_bytes) {
+        return Err(invalid(f, "server.max_body_bytes", "must be between 1024 and 16777216"));
+    }
+    if !(1..=24 * 30).contains(&config.server.session_hours) {
+        return Err(invalid(f, "server.session_hours", "must be between 1 and 720"));
+    }
+    if config.server.shutdown_grace_seconds > 3600 {
+        return Err(invalid(f, "server.shutdown_grace_seconds", "must be at most 3600"));
+    }
+    if !(1..=1000).contains(&config.database.max_connections) {
+        return Err(invalid(f, "database.max_connections", "must be between 1 and 1000"));
+    }
+    let params = HashParams {
+        memory_kib: config.hashing.memory_kib,
+        iterations: config.hashing.iterations,
+        parallelism: config.hashing.parallelism,
+    };
+    if let Err(e) = params.validate() {
+        return Err(invalid(f, "hashing", format!("argon2 rejects these parameters: {e}")));
+    }
+    if config.hashing.memory_kib < 19_456 || config.hashing.iterations < 2 {
+        tracing::warn!("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2)");
+    }
+    if !(1..=10_000).contains(&config.hashing.queue) {
+        return Err(invalid(f, "hashing.queue", "must be between 1 and 10000"));
+    }
+    if config.organisation.name.trim().is_empty() || config.organisation.name.chars().count() > 100 {
+        return Err(invalid(f, "organisation.name", "must have 1 to 100 characters"));
+    }
+    if config.lockout.threshold == 0 || config.lockout.threshold > 1000 {
+        return Err(invalid(f, "lockout.threshold", "must be between 1 and 1000"));
+    }
+    if config.lockout.duration_seconds < 1 || config.lockout.max_duration_seconds < config.lockout.duration_seconds {
+        return Err(invalid(
+            f,
+            "lockout.duration_seconds",
+            "must be at least 1 and at most lockout.max_duration_seconds",
+        ));
+    }
+    if let Err(e) = config.log.level.parse::<tracing_subscriber::EnvFilter>() {
+        return Err(invalid(f, "log.level", format!("not a valid filter: {e}")));
+    }
+    let database_url = match (&config.database.url_file, config.database.url.is_empty()) {
+        (Some(_), false) => {
+            return Err(invalid(f, "database.url_file", "set either database.url or database.url_file, not both"));
+        }
+        (Some(path), true) => std::fs::read_to_string(path)
+            .map_err(|e| invalid(f, "database.url_file", format!("cannot read {}: {e}", path.display())))?
+            .trim()
+            .to_owned(),
+        (None, false) => config.database.url.clone(),
+        (None, true) => format!("sqlite://{}", config.data_dir.join("sspr.db").display()),
+    };
+    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        return Err(invalid(
+            f,
+            if config.database.url_file.is_some() { "database.url_file" } else { "database.url" },
+            "expected a sqlite:… or postgres://… URL",
+        ));
+    }
+    let key_file = config
+        .keys
+        .key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("keys").join("server.key"));
+    let outbox_file = config
+        .delivery
+        .outbox_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("outbox.jsonl"));
+    Ok(Loaded {
+        config,
+        database_url,
+        listen,
+        trusted_proxies,
+        key_file,
+        outbox_file,
+    })
+}
+
+/// The URL with any password replaced, for printing.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some(at) = rest.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:[REDACTED]@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+impl Loaded {
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.config.clone();
+        shown.database.url = redact_url(&self.database_url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot print: {e}"))
+    }
+
+    pub fn hash_params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.config.hashing.memory_kib,
+            iterations: self.config.hashing.iterations,
+            parallelism: self.config.hashing.parallelism,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://sspr:hunter2@db:5432/sspr"),
+            "postgres://sspr:[REDACTED]@db:5432/sspr"
+        );
+        assert_eq!(redact_url("postgres://db/sspr"), "postgres://db/sspr");
+        assert_eq!(redact_url("sqlite:///x.db"), "sqlite:///x.db");
+        assert_eq!(redact_url("postgres://u:p@ss@db/x"), "postgres://u:[REDACTED]@db/x");
+    }
+}
