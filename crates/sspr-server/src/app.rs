@@ -91,7 +91,9 @@ impl Application {
                 Some(OutboxWorker {
                     store,
                     channel: Arc::new(DevFileChannel::new(&loaded.outbox_file)),
-                    clock,
+                    // Delivery runs on real time even when tests freeze the request clock:
+                    // the store stamps queued messages with the wall clock.
+                    clock: system_clock(),
                     retry: RetryPolicy::default(),
                     batch: 50,
                 })

@@ -264,6 +264,10 @@ fn figment(file: Option<&Path>) -> Figment {
 /// Names where a key's value came from: a file, an environment variable or the defaults.
 fn source_of(f: &Figment, key: &str) -> String {
     match f.find_metadata(key) {
+        Some(m) if m.name.contains("environment") => format!(
+            "environment variable SSPR_{}",
+            key.to_ascii_uppercase().replace('.', "__")
+        ),
         Some(Metadata { source: Some(source), .. }) => source.to_string(),
         Some(m) => m.name.to_string(),
         None => "the defaults".into(),

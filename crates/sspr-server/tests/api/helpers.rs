@@ -1,0 +1,169 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sspr_core::audit::{AuditEvent, Outcome};
+use sspr_core::ports::{Clock, FrozenClock, PasswordHasher, Store};
+use sspr_core::{AdminRole, DisplayName, EmailAddress, NewUser, User, Username};
+use sspr_directory::{HashParams, HashPool};
+use sspr_server::app::Application;
+use sspr_server::config::{Config, Loaded, from_config};
+use sspr_store::SqlStore;
+use time::macros::datetime;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<SqlStore>,
+    pub clock: Arc<FrozenClock>,
+    pub hasher: HashPool,
+    pub loaded: Loaded,
+    pub _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub struct Options {
+    pub public_base_url: Option<String>,
+    pub trusted_proxies: Vec<String>,
+    pub hashing: HashParams,
+    pub workers: usize,
+    pub queue: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            public_base_url: None,
+            trusted_proxies: vec![],
+            hashing: HashParams::TEST_ONLY,
+            workers: 2,
+            queue: 64,
+        }
+    }
+}
+
+pub fn config_in(dir: &std::path::Path, opts: &Options) -> Config {
+    let mut c = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    c.server.listen = "127.0.0.1:0".into();
+    c.server.public_base_url = opts
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    c.server.trusted_proxies = opts.trusted_proxies.clone();
+    c.server.shutdown_grace_seconds = 5;
+    c.hashing.memory_kib = opts.hashing.memory_kib;
+    c.hashing.iterations = opts.hashing.iterations;
+    c.hashing.parallelism = opts.hashing.parallelism;
+    c.hashing.workers = opts.workers;
+    c.hashing.queue = opts.queue;
+    c.organisation.name = "Example Org".into();
+    c
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(opts: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let loaded = from_config(config_in(dir.path(), &opts)).expect("valid test config");
+    let store = Arc::new(sspr_server::app::open_store(&loaded).await.expect("store"));
+    let hasher = HashPool::start(opts.hashing, opts.workers, opts.queue).expect("hash pool");
+    let clock = Arc::new(FrozenClock::at(datetime!(2026-11-25 08:00 UTC)));
+    let app = Application::build(
+        &loaded,
+        store.clone() as Arc<dyn Store>,
+        hasher.clone(),
+        clock.clone() as Arc<dyn Clock>,
+    )
+    .await
+    .expect("build app");
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        client: client(),
+        store,
+        clock,
+        hasher,
+        loaded,
+        _dir: dir,
+        stop: Some(stop),
+    }
+}
+
+/// A client that keeps cookies and never follows redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a cloud-only user with a password.
+    pub async fn add_user(&self, username: &str, password: &str) -> User {
+        let mut u = NewUser::cloud(
+            Username::parse(username).unwrap(),
+            DisplayName::parse(&format!("User {username}")).unwrap(),
+        );
+        u.email = Some(EmailAddress::parse(&format!("{username}@example.org")).unwrap());
+        u.password_hash = Some(self.hasher.hash(password).await.unwrap());
+        self.store
+            .create_user(&u, &AuditEvent::new("Add user", Outcome::Success).actor("test"))
+            .await
+            .unwrap()
+    }
+
+    pub async fn add_admin(&self, username: &str, password: &str) -> User {
+        let user = self.add_user(username, password).await;
+        let update = sspr_core::ports::ProfileUpdate {
+            display_name: user.display_name.clone(),
+            first_name: None,
+            last_name: None,
+            email: user.email.clone(),
+            alternate_email: None,
+            mobile_phone: None,
+            office_phone: None,
+            roles: [AdminRole::GlobalAdmin].into(),
+            enabled: true,
+        };
+        self.store
+            .update_profile(user.id, &update, &AuditEvent::new("Update user", Outcome::Success))
+            .await
+            .unwrap();
+        self.store.get_user(user.id).await.unwrap().unwrap()
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// The `sspr` binary built for these tests.
+pub fn sspr_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sspr"))
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the `sspr` server and CLI: the real router on a real port with a fresh
+//! SQLite database per test, a frozen clock, and the real binary for CLI and signal tests.
+
+mod cli;
+mod demo;
+mod helpers;
+mod http_basics;
+mod outbox;
+mod shutdown;
+mod signin;
