@@ -211,7 +211,13 @@ mod tests {
                     .target(format!("user{seq}"))
                     .details(serde_json::json!({"b": 1, "a": [seq]}));
                 let hash = chain_hash(&prev, seq, at, &event);
-                let r = AuditRecord { seq, at, event, prev_hash: prev.clone(), hash: hash.clone() };
+                let r = AuditRecord {
+                    seq,
+                    at,
+                    event,
+                    prev_hash: prev.clone(),
+                    hash: hash.clone(),
+                };
                 prev = hash;
                 r
             })

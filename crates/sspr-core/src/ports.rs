@@ -213,7 +213,8 @@ pub trait Store: Send + Sync {
     async fn delete_user(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError>;
 
     // Groups ---------------------------------------------------------------------------------
-    async fn create_group(&self, group: &NewGroup, audit: &AuditEvent) -> Result<Group, StoreError>;
+    async fn create_group(&self, group: &NewGroup, audit: &AuditEvent)
+    -> Result<Group, StoreError>;
     async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError>;
     /// Case-insensitive lookup by name.
     async fn find_group(&self, name: &GroupName) -> Result<Option<Group>, StoreError>;

@@ -95,7 +95,11 @@ impl HashPool {
     pub fn start(params: HashParams, workers: usize, queue: usize) -> Result<Self, String> {
         let argon = params.argon2_params()?;
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        let workers = if workers == 0 { cores } else { workers.min(cores) };
+        let workers = if workers == 0 {
+            cores
+        } else {
+            workers.min(cores)
+        };
         let queue = queue.max(1);
         let (tx, rx) = mpsc::sync_channel::<Request>(queue);
         let rx = Arc::new(std::sync::Mutex::new(rx));
@@ -174,7 +178,9 @@ fn worker(rx: &std::sync::Mutex<Receiver<Request>>, queued: &AtomicUsize, argon:
             Job::Hash(password) => hash_with(&argon, password, &mut blocks)
                 .map(Reply::Hashed)
                 .map_err(HashError::InvalidHash),
-            Job::Verify(password, phc) => verify_with(password, phc, &mut blocks).map(Reply::Verified),
+            Job::Verify(password, phc) => {
+                verify_with(password, phc, &mut blocks).map(Reply::Verified)
+            }
         };
         wipe(&mut job);
         let _ = reply.send(result);
@@ -193,7 +199,12 @@ fn hash_with(params: &Params, password: &[u8], blocks: &mut Vec<Block>) -> Resul
     let mut out = [0u8; 32];
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     argon
-        .hash_password_into_with_memory(password, &salt_bytes, &mut out, &mut blocks[..params.block_count()])
+        .hash_password_into_with_memory(
+            password,
+            &salt_bytes,
+            &mut out,
+            &mut blocks[..params.block_count()],
+        )
         .map_err(|e| e.to_string())?;
     let phc = Phc {
         algorithm: Algorithm::Argon2id.ident(),
@@ -222,7 +233,12 @@ fn verify_with(password: &[u8], phc: &str, blocks: &mut Vec<Block>) -> Result<bo
     ensure_blocks(blocks, &params);
     let mut out = vec![0u8; expected.len()];
     Argon2::new(algorithm, version, params.clone())
-        .hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut blocks[..params.block_count()])
+        .hash_password_into_with_memory(
+            password,
+            salt.as_ref(),
+            &mut out,
+            &mut blocks[..params.block_count()],
+        )
         .map_err(|e| invalid(&e))?;
     Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
 }
@@ -238,7 +254,10 @@ impl PasswordHasher for HashPool {
 
     async fn verify(&self, password: &str, hash: &PasswordHash) -> Result<bool, HashError> {
         match self
-            .submit(Job::Verify(password.as_bytes().to_vec(), hash.as_phc().to_owned()))
+            .submit(Job::Verify(
+                password.as_bytes().to_vec(),
+                hash.as_phc().to_owned(),
+            ))
             .await?
         {
             Reply::Verified(ok) => Ok(ok),
@@ -266,15 +285,32 @@ mod tests {
         assert!(!pool.verify("wrong horse", &h).await.unwrap());
         // The PHC string is standard: the argon2 crate's own verifier accepts it.
         let parsed = ArgonHash::new(h.as_phc()).unwrap();
-        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
         // And we verify hashes made by the argon2 crate with other parameters.
         use argon2::PasswordHasher as _;
-        let foreign = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(256, 3, 2, None).unwrap())
-            .hash_password(b"s3cret")
-            .unwrap()
-            .to_string();
-        assert!(pool.verify("s3cret", &PasswordHash::from_phc(foreign.clone())).await.unwrap());
-        assert!(!pool.verify("s3cret!", &PasswordHash::from_phc(foreign)).await.unwrap());
+        let foreign = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(256, 3, 2, None).unwrap(),
+        )
+        .hash_password(b"s3cret")
+        .unwrap()
+        .to_string();
+        assert!(
+            pool.verify("s3cret", &PasswordHash::from_phc(foreign.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify("s3cret!", &PasswordHash::from_phc(foreign))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -288,7 +324,12 @@ mod tests {
     #[tokio::test]
     async fn garbage_hashes_are_errors_not_panics() {
         let pool = HashPool::start(HashParams::TEST_ONLY, 1, 4).unwrap();
-        for bad in ["", "$argon2id$", "plain", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$"] {
+        for bad in [
+            "",
+            "$argon2id$",
+            "plain",
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$",
+        ] {
             assert!(matches!(
                 pool.verify("x", &PasswordHash::from_phc(bad.into())).await,
                 Err(HashError::InvalidHash(_))
@@ -300,7 +341,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_answers_busy_at_once() {
         // Costly parameters so the single worker stays busy while we flood it.
-        let params = HashParams { memory_kib: 8 * 1024, iterations: 3, parallelism: 1 };
+        let params = HashParams {
+            memory_kib: 8 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        };
         let pool = HashPool::start(params, 1, 2).unwrap();
         assert_eq!(pool.workers(), 1);
         let mut tasks = Vec::new();

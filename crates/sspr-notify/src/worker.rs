@@ -71,7 +71,9 @@ impl OutboxWorker {
                 Err(error) => {
                     // `attempts` already counts this attempt (the claim increments it).
                     let retry_at = match &error {
-                        DeliveryError::Temporary(_) if message.attempts < self.retry.max_attempts => {
+                        DeliveryError::Temporary(_)
+                            if message.attempts < self.retry.max_attempts =>
+                        {
                             Some(self.clock.now() + self.retry.backoff(message.attempts))
                         }
                         _ => None,
@@ -103,7 +105,12 @@ impl OutboxWorker {
         loop {
             match self.run_once().await {
                 Ok(r) if r != PassReport::default() => {
-                    tracing::debug!(sent = r.sent, retrying = r.retrying, dead = r.dead, "outbox pass")
+                    tracing::debug!(
+                        sent = r.sent,
+                        retrying = r.retrying,
+                        dead = r.dead,
+                        "outbox pass"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox pass failed; will retry"),

@@ -22,13 +22,24 @@ use crate::config::{DeliveryMode, Loaded};
 pub async fn open_store(loaded: &Loaded) -> anyhow::Result<SqlStore> {
     if loaded.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&loaded.config.data_dir).with_context(|| {
-            format!("cannot create data directory {}", loaded.config.data_dir.display())
+            format!(
+                "cannot create data directory {}",
+                loaded.config.data_dir.display()
+            )
         })?;
     }
     let store = SqlStore::connect(&loaded.database_url, loaded.config.database.max_connections)
         .await
-        .with_context(|| format!("cannot open database {}", crate::config::redact_url(&loaded.database_url)))?;
-    store.migrate().await.context("cannot apply database migrations")?;
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                crate::config::redact_url(&loaded.database_url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
     Ok(store)
 }
 
@@ -111,12 +122,17 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves; then stops accepting, lets in-flight requests
     /// finish (up to the grace period), and stops the outbox worker.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = self
             .worker

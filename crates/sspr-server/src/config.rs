@@ -88,7 +88,7 @@ pub struct OrganisationConfig {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeysConfig {
     /// The server key (HMAC of session ids and codes, sealing). Created with mode 0600 at
@@ -188,12 +188,6 @@ impl Default for OrganisationConfig {
     }
 }
 
-impl Default for KeysConfig {
-    fn default() -> Self {
-        Self { key_file: None }
-    }
-}
-
 impl Default for LockoutConfig {
     fn default() -> Self {
         Self {
@@ -268,7 +262,10 @@ fn source_of(f: &Figment, key: &str) -> String {
             "environment variable SSPR_{}",
             key.to_ascii_uppercase().replace('.', "__")
         ),
-        Some(Metadata { source: Some(source), .. }) => source.to_string(),
+        Some(Metadata {
+            source: Some(source),
+            ..
+        }) => source.to_string(),
         Some(m) => m.name.to_string(),
         None => "the defaults".into(),
     }
@@ -308,12 +305,21 @@ fn invalid(f: &Figment, key: &str, reason: impl std::fmt::Display) -> ConfigErro
 
 fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
     let listen: SocketAddr = config.server.listen.parse().map_err(|_| {
-        invalid(f, "server.listen", "expected an address and port such as 127.0.0.1:8080")
+        invalid(
+            f,
+            "server.listen",
+            "expected an address and port such as 127.0.0.1:8080",
+        )
     })?;
     let base = &config.server.public_base_url;
     let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
     let rest = base.split_once("://").map(|x| x.1).unwrap_or("");
-    if !scheme_ok || rest.is_empty() || rest.starts_with('/') || base.contains(char::is_whitespace) || base.contains(['?', '#']) {
+    if !scheme_ok
+        || rest.is_empty()
+        || rest.starts_with('/')
+        || base.contains(char::is_whitespace)
+        || base.contains(['?', '#'])
+    {
         return Err(invalid(
             f,
             "server.public_base_url",
@@ -326,21 +332,41 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
             .parse::<IpNet>()
             .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
             .map_err(|_| {
-                invalid(f, "server.trusted_proxies", format!("entry {i} ({p:?}) is not an IP address or CIDR range"))
+                invalid(
+                    f,
+                    "server.trusted_proxies",
+                    format!("entry {i} ({p:?}) is not an IP address or CIDR range"),
+                )
             })?;
         trusted_proxies.push(net);
     }
     if !(1024..=16 * 1024 * 1024).contains(&config.server.max_body_bytes) {
-        return Err(invalid(f, "server.max_body_bytes", "must be between 1024 and 16777216"));
+        return Err(invalid(
+            f,
+            "server.max_body_bytes",
+            "must be between 1024 and 16777216",
+        ));
     }
     if !(1..=24 * 30).contains(&config.server.session_hours) {
-        return Err(invalid(f, "server.session_hours", "must be between 1 and 720"));
+        return Err(invalid(
+            f,
+            "server.session_hours",
+            "must be between 1 and 720",
+        ));
     }
     if config.server.shutdown_grace_seconds > 3600 {
-        return Err(invalid(f, "server.shutdown_grace_seconds", "must be at most 3600"));
+        return Err(invalid(
+            f,
+            "server.shutdown_grace_seconds",
+            "must be at most 3600",
+        ));
     }
     if !(1..=1000).contains(&config.database.max_connections) {
-        return Err(invalid(f, "database.max_connections", "must be between 1 and 1000"));
+        return Err(invalid(
+            f,
+            "database.max_connections",
+            "must be between 1 and 1000",
+        ));
     }
     let params = HashParams {
         memory_kib: config.hashing.memory_kib,
@@ -348,7 +374,11 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         parallelism: config.hashing.parallelism,
     };
     if let Err(e) = params.validate() {
-        return Err(invalid(f, "hashing", format!("argon2 rejects these parameters: {e}")));
+        return Err(invalid(
+            f,
+            "hashing",
+            format!("argon2 rejects these parameters: {e}"),
+        ));
     }
     if config.hashing.memory_kib < 19_456 || config.hashing.iterations < 2 {
         tracing::warn!("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2)");
@@ -356,13 +386,24 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
     if !(1..=10_000).contains(&config.hashing.queue) {
         return Err(invalid(f, "hashing.queue", "must be between 1 and 10000"));
     }
-    if config.organisation.name.trim().is_empty() || config.organisation.name.chars().count() > 100 {
-        return Err(invalid(f, "organisation.name", "must have 1 to 100 characters"));
+    if config.organisation.name.trim().is_empty() || config.organisation.name.chars().count() > 100
+    {
+        return Err(invalid(
+            f,
+            "organisation.name",
+            "must have 1 to 100 characters",
+        ));
     }
     if config.lockout.threshold == 0 || config.lockout.threshold > 1000 {
-        return Err(invalid(f, "lockout.threshold", "must be between 1 and 1000"));
+        return Err(invalid(
+            f,
+            "lockout.threshold",
+            "must be between 1 and 1000",
+        ));
     }
-    if config.lockout.duration_seconds < 1 || config.lockout.max_duration_seconds < config.lockout.duration_seconds {
+    if config.lockout.duration_seconds < 1
+        || config.lockout.max_duration_seconds < config.lockout.duration_seconds
+    {
         return Err(invalid(
             f,
             "lockout.duration_seconds",
@@ -374,19 +415,36 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
     }
     let database_url = match (&config.database.url_file, config.database.url.is_empty()) {
         (Some(_), false) => {
-            return Err(invalid(f, "database.url_file", "set either database.url or database.url_file, not both"));
+            return Err(invalid(
+                f,
+                "database.url_file",
+                "set either database.url or database.url_file, not both",
+            ));
         }
         (Some(path), true) => std::fs::read_to_string(path)
-            .map_err(|e| invalid(f, "database.url_file", format!("cannot read {}: {e}", path.display())))?
+            .map_err(|e| {
+                invalid(
+                    f,
+                    "database.url_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?
             .trim()
             .to_owned(),
         (None, false) => config.database.url.clone(),
         (None, true) => format!("sqlite://{}", config.data_dir.join("sspr.db").display()),
     };
-    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
         return Err(invalid(
             f,
-            if config.database.url_file.is_some() { "database.url_file" } else { "database.url" },
+            if config.database.url_file.is_some() {
+                "database.url_file"
+            } else {
+                "database.url"
+            },
             "expected a sqlite:… or postgres://… URL",
         ));
     }
@@ -454,6 +512,9 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://db/sspr"), "postgres://db/sspr");
         assert_eq!(redact_url("sqlite:///x.db"), "sqlite:///x.db");
-        assert_eq!(redact_url("postgres://u:p@ss@db/x"), "postgres://u:[REDACTED]@db/x");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@db/x"),
+            "postgres://u:[REDACTED]@db/x"
+        );
     }
 }

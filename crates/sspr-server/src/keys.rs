@@ -93,9 +93,19 @@ mod tests {
         let path = dir.path().join("server.key");
         load_or_create(&path).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(load_or_create(&path).unwrap_err().to_string().contains("chmod 600"));
+        assert!(
+            load_or_create(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 600")
+        );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         fs::write(&path, "nothex").unwrap();
-        assert!(load_or_create(&path).unwrap_err().to_string().contains("hex"));
+        assert!(
+            load_or_create(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("hex")
+        );
     }
 }

@@ -52,7 +52,10 @@ pub async fn start(state: &AppState, user: &User) -> Result<Cookie<'static>, Api
 /// Revokes the session in `jar` (if any) and returns a cookie that clears it.
 pub async fn end(state: &AppState, jar: &CookieJar) -> Result<Cookie<'static>, ApiError> {
     if let Some(c) = jar.get(cookie_name(state)) {
-        state.store.revoke_session(&hash_id(state, c.value())).await?;
+        state
+            .store
+            .revoke_session(&hash_id(state, c.value()))
+            .await?;
     }
     Ok(Cookie::build((cookie_name(state), ""))
         .path("/")

@@ -15,7 +15,9 @@ impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let raw = raw.trim();
         if raw.len() > 254 {
-            return Err(ParseError::new("an email address has at most 254 characters"));
+            return Err(ParseError::new(
+                "an email address has at most 254 characters",
+            ));
         }
         let parsed = email_address::EmailAddress::from_str(raw)
             .map_err(|e| ParseError::new(format!("not a valid email address: {e}")))?;
@@ -101,7 +103,10 @@ impl PhoneNumber {
         let digits: Vec<char> = self.0.chars().collect();
         let keep = 2.min(digits.len());
         let tail: String = digits[digits.len() - keep..].iter().collect();
-        format!("+{}{tail}", "•".repeat(digits.len().saturating_sub(keep + 1)))
+        format!(
+            "+{}{tail}",
+            "•".repeat(digits.len().saturating_sub(keep + 1))
+        )
     }
 }
 
@@ -137,7 +142,14 @@ mod tests {
 
     #[test]
     fn bad_emails_are_refused() {
-        for bad in ["", "ada", "ada@", "@example.org", "Ada <ada@example.org>", "ada@localhost"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "Ada <ada@example.org>",
+            "ada@localhost",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -146,7 +158,10 @@ mod tests {
     fn phones_become_e164() {
         let p = PhoneNumber::parse("+44 20 7946 0958").unwrap();
         assert_eq!(p.as_str(), "+442079460958");
-        assert_eq!(p.masked(), "+•••••••••••58".replace("•••••••••••", &"•".repeat(10)));
+        assert_eq!(
+            p.masked(),
+            "+•••••••••••58".replace("•••••••••••", &"•".repeat(10))
+        );
     }
 
     #[test]

@@ -198,9 +198,10 @@ impl SsprPolicy {
             HelpdeskLink::Url(url) => {
                 let ok = (url.starts_with("https://") || url.starts_with("http://"))
                     && url.len() <= 2048
-                    && url.split("://").nth(1).is_some_and(|rest| {
-                        !rest.is_empty() && !rest.starts_with('/')
-                    })
+                    && url
+                        .split("://")
+                        .nth(1)
+                        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
                     && !url.chars().any(|c| c.is_whitespace() || c.is_control());
                 if !ok {
                     errors.push(FieldError::new(
@@ -272,21 +273,113 @@ mod tests {
     fn each_range_is_enforced_with_the_field_named() {
         let base = SsprPolicy::default();
         let cases: Vec<(SsprPolicy, &str)> = vec![
-            (SsprPolicy { methods_required: 3, ..base.clone() }, "methods_required"),
-            (SsprPolicy { methods_required: 0, ..base.clone() }, "methods_required"),
-            (SsprPolicy { questions_to_register: 2, ..base.clone() }, "questions_to_register"),
-            (SsprPolicy { questions_to_register: 6, ..base.clone() }, "questions_to_register"),
-            (SsprPolicy { questions_to_reset: 5, questions_to_register: 4, ..base.clone() }, "questions_to_reset"),
-            (SsprPolicy { reconfirm_days: 731, ..base.clone() }, "reconfirm_days"),
-            (SsprPolicy { skip_registration_days: 31, ..base.clone() }, "skip_registration_days"),
-            (SsprPolicy { enablement: Enablement::Selected, ..base.clone() }, "target_group"),
-            (SsprPolicy { methods_enabled: BTreeSet::new(), ..base.clone() }, "methods_enabled"),
-            (SsprPolicy { methods_required: 2, methods_enabled: [MethodType::Email].into(), ..base.clone() }, "methods_enabled"),
-            (SsprPolicy { helpdesk: HelpdeskLink::Url("javascript:alert(1)".into()), ..base.clone() }, "helpdesk"),
-            (SsprPolicy { helpdesk: HelpdeskLink::Email("nobody".into()), ..base.clone() }, "helpdesk"),
-            (SsprPolicy { custom_questions: vec!["ab".into()], ..base.clone() }, "custom_questions[0]"),
-            (SsprPolicy { custom_questions: vec!["Your pet?".into(), "your pet?".into()], ..base.clone() }, "custom_questions[1]"),
-            (SsprPolicy { custom_questions: (0..21).map(|i| format!("Question {i}?")).collect(), ..base.clone() }, "custom_questions"),
+            (
+                SsprPolicy {
+                    methods_required: 3,
+                    ..base.clone()
+                },
+                "methods_required",
+            ),
+            (
+                SsprPolicy {
+                    methods_required: 0,
+                    ..base.clone()
+                },
+                "methods_required",
+            ),
+            (
+                SsprPolicy {
+                    questions_to_register: 2,
+                    ..base.clone()
+                },
+                "questions_to_register",
+            ),
+            (
+                SsprPolicy {
+                    questions_to_register: 6,
+                    ..base.clone()
+                },
+                "questions_to_register",
+            ),
+            (
+                SsprPolicy {
+                    questions_to_reset: 5,
+                    questions_to_register: 4,
+                    ..base.clone()
+                },
+                "questions_to_reset",
+            ),
+            (
+                SsprPolicy {
+                    reconfirm_days: 731,
+                    ..base.clone()
+                },
+                "reconfirm_days",
+            ),
+            (
+                SsprPolicy {
+                    skip_registration_days: 31,
+                    ..base.clone()
+                },
+                "skip_registration_days",
+            ),
+            (
+                SsprPolicy {
+                    enablement: Enablement::Selected,
+                    ..base.clone()
+                },
+                "target_group",
+            ),
+            (
+                SsprPolicy {
+                    methods_enabled: BTreeSet::new(),
+                    ..base.clone()
+                },
+                "methods_enabled",
+            ),
+            (
+                SsprPolicy {
+                    methods_required: 2,
+                    methods_enabled: [MethodType::Email].into(),
+                    ..base.clone()
+                },
+                "methods_enabled",
+            ),
+            (
+                SsprPolicy {
+                    helpdesk: HelpdeskLink::Url("javascript:alert(1)".into()),
+                    ..base.clone()
+                },
+                "helpdesk",
+            ),
+            (
+                SsprPolicy {
+                    helpdesk: HelpdeskLink::Email("nobody".into()),
+                    ..base.clone()
+                },
+                "helpdesk",
+            ),
+            (
+                SsprPolicy {
+                    custom_questions: vec!["ab".into()],
+                    ..base.clone()
+                },
+                "custom_questions[0]",
+            ),
+            (
+                SsprPolicy {
+                    custom_questions: vec!["Your pet?".into(), "your pet?".into()],
+                    ..base.clone()
+                },
+                "custom_questions[1]",
+            ),
+            (
+                SsprPolicy {
+                    custom_questions: (0..21).map(|i| format!("Question {i}?")).collect(),
+                    ..base.clone()
+                },
+                "custom_questions",
+            ),
         ];
         for (policy, field) in cases {
             assert_eq!(fields(&policy), vec![field.to_owned()], "{policy:?}");
@@ -311,7 +404,11 @@ mod tests {
     #[test]
     fn diff_lists_changed_settings_with_old_and_new_values() {
         let old = SsprPolicy::default();
-        let new = SsprPolicy { methods_required: 2, allow_unlock: true, ..old.clone() };
+        let new = SsprPolicy {
+            methods_required: 2,
+            allow_unlock: true,
+            ..old.clone()
+        };
         let diff = old.diff(&new);
         let names: Vec<&str> = diff.iter().map(|(k, _, _)| k.as_str()).collect();
         assert_eq!(names, vec!["allow_unlock", "methods_required"]);

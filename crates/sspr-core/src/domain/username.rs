@@ -82,7 +82,9 @@ mod tests {
     fn usernames_are_case_insensitive_and_trimmed() {
         assert_eq!(Username::parse("  Ada ").unwrap().as_str(), "ada");
         assert_eq!(
-            Username::parse("Ada.Lovelace@Example.org").unwrap().as_str(),
+            Username::parse("Ada.Lovelace@Example.org")
+                .unwrap()
+                .as_str(),
             "ada.lovelace@example.org"
         );
     }

@@ -90,19 +90,19 @@ pub fn decide(
         if !in_scope {
             return Err(NotEligible::NotInScope);
         }
-        (policy.methods_required, policy.methods_enabled.clone(), false)
+        (
+            policy.methods_required,
+            policy.methods_enabled.clone(),
+            false,
+        )
     };
-    let usable: BTreeSet<MethodType> = subject
-        .registered
-        .intersection(&allowed)
-        .copied()
-        .collect();
+    let usable: BTreeSet<MethodType> = subject.registered.intersection(&allowed).copied().collect();
     let registration = if usable.len() < usize::from(required) {
         Registration::Required
     } else if policy.reconfirm_days > 0
-        && subject.registration_confirmed_at.is_none_or(|at| {
-            now - at >= Duration::days(i64::from(policy.reconfirm_days))
-        })
+        && subject
+            .registration_confirmed_at
+            .is_none_or(|at| now - at >= Duration::days(i64::from(policy.reconfirm_days)))
     {
         Registration::ReconfirmDue
     } else {
@@ -152,7 +152,10 @@ mod tests {
         let reg = methods(&[MethodType::Email, MethodType::AuthenticatorCode]);
         let p = SsprPolicy::default();
         assert_eq!(decide(&p, &user(&reg), NOW), Err(NotEligible::NotInScope));
-        let admin = Subject { is_admin: true, ..user(&reg) };
+        let admin = Subject {
+            is_admin: true,
+            ..user(&reg)
+        };
         let e = decide(&p, &admin, NOW).unwrap();
         assert!(e.admin_policy);
         assert_eq!(e.required, 2);
@@ -164,21 +167,39 @@ mod tests {
         let reg = methods(&[MethodType::Email]);
         let p = selected();
         assert!(decide(&p, &user(&reg), NOW).is_ok());
-        let outside = Subject { in_target_group: false, ..user(&reg) };
+        let outside = Subject {
+            in_target_group: false,
+            ..user(&reg)
+        };
         assert_eq!(decide(&p, &outside, NOW), Err(NotEligible::NotInScope));
         // A "selected" policy whose group was removed serves nobody.
-        let p = SsprPolicy { target_group: None, ..selected() };
+        let p = SsprPolicy {
+            target_group: None,
+            ..selected()
+        };
         assert_eq!(decide(&p, &user(&reg), NOW), Err(NotEligible::NotInScope));
     }
 
     #[test]
     fn all_serves_everyone_enabled() {
         let reg = methods(&[MethodType::Email]);
-        let p = SsprPolicy { enablement: Enablement::All, ..SsprPolicy::default() };
-        let outside = Subject { in_target_group: false, ..user(&reg) };
+        let p = SsprPolicy {
+            enablement: Enablement::All,
+            ..SsprPolicy::default()
+        };
+        let outside = Subject {
+            in_target_group: false,
+            ..user(&reg)
+        };
         assert!(decide(&p, &outside, NOW).is_ok());
-        let disabled = Subject { enabled: false, ..user(&reg) };
-        assert_eq!(decide(&p, &disabled, NOW), Err(NotEligible::AccountDisabled));
+        let disabled = Subject {
+            enabled: false,
+            ..user(&reg)
+        };
+        assert_eq!(
+            decide(&p, &disabled, NOW),
+            Err(NotEligible::AccountDisabled)
+        );
     }
 
     #[test]
@@ -194,7 +215,10 @@ mod tests {
             methods_enabled: MethodType::ALL.into(),
             ..SsprPolicy::default()
         };
-        let admin = Subject { is_admin: true, ..user(&reg) };
+        let admin = Subject {
+            is_admin: true,
+            ..user(&reg)
+        };
         let e = decide(&p, &admin, NOW).unwrap();
         assert_eq!(e.required, 2);
         assert!(!e.allowed.contains(&MethodType::SecurityQuestions));
@@ -212,15 +236,24 @@ mod tests {
     #[test]
     fn admin_sspr_off_excludes_admins() {
         let reg = methods(&[MethodType::Email, MethodType::MobileSms]);
-        let p = SsprPolicy { admin_sspr: false, ..SsprPolicy::default() };
-        let admin = Subject { is_admin: true, ..user(&reg) };
+        let p = SsprPolicy {
+            admin_sspr: false,
+            ..SsprPolicy::default()
+        };
+        let admin = Subject {
+            is_admin: true,
+            ..user(&reg)
+        };
         assert_eq!(decide(&p, &admin, NOW), Err(NotEligible::AdminSsprOff));
     }
 
     #[test]
     fn only_enabled_methods_count_toward_registration() {
         let reg = methods(&[MethodType::SecurityQuestions, MethodType::Email]);
-        let p = SsprPolicy { methods_required: 2, ..selected() };
+        let p = SsprPolicy {
+            methods_required: 2,
+            ..selected()
+        };
         let e = decide(&p, &user(&reg), NOW).unwrap();
         assert_eq!(e.registration, Registration::Required);
         let reg = methods(&[MethodType::MobileSms, MethodType::Email]);
@@ -237,11 +270,29 @@ mod tests {
             registration_confirmed_at: Some(NOW - Duration::days(days)),
             ..user(&reg)
         };
-        assert_eq!(decide(&p, &at(179), NOW).unwrap().registration, Registration::Registered);
-        assert_eq!(decide(&p, &at(180), NOW).unwrap().registration, Registration::ReconfirmDue);
-        let never = Subject { registration_confirmed_at: None, ..user(&reg) };
-        assert_eq!(decide(&p, &never, NOW).unwrap().registration, Registration::ReconfirmDue);
-        let p = SsprPolicy { reconfirm_days: 0, ..selected() };
-        assert_eq!(decide(&p, &at(10_000), NOW).unwrap().registration, Registration::Registered);
+        assert_eq!(
+            decide(&p, &at(179), NOW).unwrap().registration,
+            Registration::Registered
+        );
+        assert_eq!(
+            decide(&p, &at(180), NOW).unwrap().registration,
+            Registration::ReconfirmDue
+        );
+        let never = Subject {
+            registration_confirmed_at: None,
+            ..user(&reg)
+        };
+        assert_eq!(
+            decide(&p, &never, NOW).unwrap().registration,
+            Registration::ReconfirmDue
+        );
+        let p = SsprPolicy {
+            reconfirm_days: 0,
+            ..selected()
+        };
+        assert_eq!(
+            decide(&p, &at(10_000), NOW).unwrap().registration,
+            Registration::Registered
+        );
     }
 }

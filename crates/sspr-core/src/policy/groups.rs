@@ -46,6 +46,8 @@ pub fn transitive_groups(
 }
 
 #[cfg(test)]
+// The reference closure below is Floyd–Warshall, which reads best with index loops.
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

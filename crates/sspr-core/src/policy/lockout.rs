@@ -40,7 +40,11 @@ impl LockoutPolicy {
         let failed = state.failed_count + 1;
         // After a first lockout, a single further failure re-locks (Entra: "each later
         // failure re-locks, with longer durations").
-        let limit = if state.lockout_count > 0 { 1 } else { self.threshold };
+        let limit = if state.lockout_count > 0 {
+            1
+        } else {
+            self.threshold
+        };
         if failed >= limit {
             let n = state.lockout_count + 1;
             LockoutState {
@@ -116,6 +120,9 @@ mod tests {
 
     #[test]
     fn success_clears_everything() {
-        assert_eq!(LockoutPolicy::default().after_success(), LockoutState::default());
+        assert_eq!(
+            LockoutPolicy::default().after_success(),
+            LockoutState::default()
+        );
     }
 }

@@ -72,7 +72,11 @@ impl PasswordPolicy {
                 message: "must be between 0 and 24".into(),
             });
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// The rules a candidate password breaks (empty when it passes). History is checked by
@@ -81,10 +85,14 @@ impl PasswordPolicy {
         let mut problems = Vec::new();
         let len = password.chars().count();
         if len < usize::from(self.min_length) {
-            problems.push(PasswordProblem::TooShort { min: self.min_length });
+            problems.push(PasswordProblem::TooShort {
+                min: self.min_length,
+            });
         }
         if len > usize::from(Self::MAX_LENGTH) {
-            problems.push(PasswordProblem::TooLong { max: Self::MAX_LENGTH });
+            problems.push(PasswordProblem::TooLong {
+                max: Self::MAX_LENGTH,
+            });
         }
         let allowed = |c: char| {
             if self.allow_unicode {
@@ -119,26 +127,64 @@ mod tests {
     fn base_rules() {
         let p = PasswordPolicy::default();
         assert_eq!(p.check("Abcdef1!"), vec![]);
-        assert_eq!(p.check("Abcde1!"), vec![PasswordProblem::TooShort { min: 8 }]);
+        assert_eq!(
+            p.check("Abcde1!"),
+            vec![PasswordProblem::TooShort { min: 8 }]
+        );
         assert_eq!(p.check("abcdefgh"), vec![PasswordProblem::TooFewClasses]);
         assert_eq!(p.check("abcdefg1"), vec![PasswordProblem::TooFewClasses]);
         assert_eq!(p.check("abcdefG1"), vec![]);
-        assert_eq!(p.check("Ünïcödé-1x"), vec![PasswordProblem::DisallowedCharacter]);
-        assert_eq!(p.check(&"Aa1!".repeat(65)), vec![PasswordProblem::TooLong { max: 256 }]);
+        assert_eq!(
+            p.check("Ünïcödé-1x"),
+            vec![PasswordProblem::DisallowedCharacter]
+        );
+        assert_eq!(
+            p.check(&"Aa1!".repeat(65)),
+            vec![PasswordProblem::TooLong { max: 256 }]
+        );
         assert_eq!(p.check("pass word A1"), vec![]);
     }
 
     #[test]
     fn unicode_and_classes_are_switchable() {
-        let p = PasswordPolicy { allow_unicode: true, require_three_classes: false, ..Default::default() };
+        let p = PasswordPolicy {
+            allow_unicode: true,
+            require_three_classes: false,
+            ..Default::default()
+        };
         assert_eq!(p.check("ünïcödéßß"), vec![]);
-        assert_eq!(p.check("tab\there1"), vec![PasswordProblem::DisallowedCharacter]);
+        assert_eq!(
+            p.check("tab\there1"),
+            vec![PasswordProblem::DisallowedCharacter]
+        );
     }
 
     #[test]
     fn settings_are_range_checked() {
-        assert!(PasswordPolicy { min_length: 7, ..Default::default() }.validate().is_err());
-        assert!(PasswordPolicy { history: 25, ..Default::default() }.validate().is_err());
-        assert!(PasswordPolicy { min_length: 256, history: 24, ..Default::default() }.validate().is_ok());
+        assert!(
+            PasswordPolicy {
+                min_length: 7,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PasswordPolicy {
+                history: 25,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PasswordPolicy {
+                min_length: 256,
+                history: 24,
+                ..Default::default()
+            }
+            .validate()
+            .is_ok()
+        );
     }
 }

@@ -16,7 +16,9 @@ pub enum SignInOutcome {
     Success(Box<User>),
     InvalidCredentials,
     /// The password was right but the account is locked.
-    Locked { until: Option<OffsetDateTime> },
+    Locked {
+        until: Option<OffsetDateTime>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +62,11 @@ impl SignIn<'_> {
                 return Ok(SignInOutcome::InvalidCredentials);
             }
             if user.is_locked(now) {
-                let until = if user.admin_locked { None } else { user.lockout.locked_until };
+                let until = if user.admin_locked {
+                    None
+                } else {
+                    user.lockout.locked_until
+                };
                 return Ok(SignInOutcome::Locked { until });
             }
             if user.lockout != Default::default() {

@@ -29,9 +29,24 @@ pub struct DemoArgs {
 
 /// The demo accounts: username, display name, password, what they show.
 pub const ACCOUNTS: &[(&str, &str, &str, &str)] = &[
-    ("ada", "Ada Lovelace", "Demo-Reset-2026!", "in SSPR-Pilot, nested in SSPR-Users: may reset"),
-    ("grace", "Grace Hopper", "Demo-Grace-2026!", "outside SSPR-Users: may not reset"),
-    ("admin", "Demo Admin", "Demo-Admin-2026!", "global admin: two methods always required"),
+    (
+        "ada",
+        "Ada Lovelace",
+        "Demo-Reset-2026!",
+        "in SSPR-Pilot, nested in SSPR-Users: may reset",
+    ),
+    (
+        "grace",
+        "Grace Hopper",
+        "Demo-Grace-2026!",
+        "outside SSPR-Users: may not reset",
+    ),
+    (
+        "admin",
+        "Demo Admin",
+        "Demo-Admin-2026!",
+        "global admin: two methods always required",
+    ),
 ];
 
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -50,7 +65,8 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let pool = crate::app::hash_pool(&loaded)?;
     let seeded = seed(&store, &pool).await?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let app = crate::app::Application::build(&loaded, store, pool, crate::app::system_clock()).await?;
+    let app =
+        crate::app::Application::build(&loaded, store, pool, crate::app::system_clock()).await?;
     let url = format!("http://{}/", app.local_addr());
 
     println!();
@@ -66,7 +82,10 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         println!("    {user:<7} {password:<18} {name} — {note}");
     }
     println!();
-    println!("  Messages sspr sends: {url}dev/outbox and {}", loaded.outbox_file.display());
+    println!(
+        "  Messages sspr sends: {url}dev/outbox and {}",
+        loaded.outbox_file.display()
+    );
     println!("  Development delivery mode: nothing is really sent. Not for production.");
     println!("  Stop with Ctrl-C.");
     println!();
@@ -89,13 +108,23 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
         if let Some(g) = store.find_group(&parsed).await? {
             return Ok(g.id);
         }
-        let g = NewGroup { id: GroupId::new(), name: parsed, description: description.into() };
-        Ok(store.create_group(&g, &audit(events::ADD_GROUP, name)).await?.id)
+        let g = NewGroup {
+            id: GroupId::new(),
+            name: parsed,
+            description: description.into(),
+        };
+        Ok(store
+            .create_group(&g, &audit(events::ADD_GROUP, name))
+            .await?
+            .id)
     };
     let users = group("SSPR-Users", "People who may reset their own password").await?;
     let pilot = group("SSPR-Pilot", "Pilot users (nested in SSPR-Users)").await?;
     let join = async |g: GroupId, m: Member, target: &str| -> Result<(), Failure> {
-        match store.add_member(g, m, &audit(events::ADD_MEMBER, target)).await {
+        match store
+            .add_member(g, m, &audit(events::ADD_MEMBER, target))
+            .await
+        {
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -103,9 +132,30 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
     join(users, Member::Group(pilot), "SSPR-Users").await?;
 
     let people = [
-        ("ada", "Ada", "Lovelace", "ada@example.org", "+44 7911 123456", vec![]),
-        ("grace", "Grace", "Hopper", "grace@example.org", "+44 7911 123457", vec![]),
-        ("admin", "Demo", "Admin", "admin@example.org", "+44 7911 123458", vec![AdminRole::GlobalAdmin]),
+        (
+            "ada",
+            "Ada",
+            "Lovelace",
+            "ada@example.org",
+            "+44 7911 123456",
+            vec![],
+        ),
+        (
+            "grace",
+            "Grace",
+            "Hopper",
+            "grace@example.org",
+            "+44 7911 123457",
+            vec![],
+        ),
+        (
+            "admin",
+            "Demo",
+            "Admin",
+            "admin@example.org",
+            "+44 7911 123458",
+            vec![AdminRole::GlobalAdmin],
+        ),
     ];
     for ((username, first, last, email, mobile, roles), (_, display, password, _)) in
         people.into_iter().zip(ACCOUNTS)
@@ -122,7 +172,10 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
                 u.roles = roles.into_iter().collect();
                 u.password_hash = Some(hasher.hash(password).await?);
                 created_any = true;
-                store.create_user(&u, &audit(events::ADD_USER, username)).await?.id
+                store
+                    .create_user(&u, &audit(events::ADD_USER, username))
+                    .await?
+                    .id
             }
         };
         if username == "ada" {

@@ -88,7 +88,14 @@ pub async fn run(loaded: &Loaded, command: GroupCommand) -> Result<(), Failure> 
                 .actor(&actor)
                 .target(name.as_str());
             let g = store
-                .create_group(&NewGroup { id: GroupId::new(), name, description }, &audit)
+                .create_group(
+                    &NewGroup {
+                        id: GroupId::new(),
+                        name,
+                        description,
+                    },
+                    &audit,
+                )
                 .await?;
             println!("created group {} ({})", g.name, g.id);
             Ok(())
@@ -136,8 +143,22 @@ pub async fn run(loaded: &Loaded, command: GroupCommand) -> Result<(), Failure> 
                 println!("name          {}", g.name);
                 println!("id            {}", g.id);
                 println!("description   {}", g.description);
-                println!("member users  {}", if users.is_empty() { "-".into() } else { users.join(", ") });
-                println!("member groups {}", if groups.is_empty() { "-".into() } else { groups.join(", ") });
+                println!(
+                    "member users  {}",
+                    if users.is_empty() {
+                        "-".into()
+                    } else {
+                        users.join(", ")
+                    }
+                );
+                println!(
+                    "member groups {}",
+                    if groups.is_empty() {
+                        "-".into()
+                    } else {
+                        groups.join(", ")
+                    }
+                );
             }
             Ok(())
         }
@@ -163,7 +184,10 @@ pub async fn run(loaded: &Loaded, command: GroupCommand) -> Result<(), Failure> 
                 println!("removed {label} from {}", g.name);
                 Ok(())
             } else {
-                Err(fail(format!("{label} is not a direct member of {}", g.name)))
+                Err(fail(format!(
+                    "{label} is not a direct member of {}",
+                    g.name
+                )))
             }
         }
     }

@@ -56,20 +56,28 @@ fn parse_row(
     policy: &PasswordPolicy,
 ) -> Result<Row, Vec<String>> {
     let mut errors = Vec::new();
-    let field = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let field = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let username = match field("username") {
         None => {
             errors.push("username is empty".to_owned());
             None
         }
-        Some(v) => Username::parse(&v).map_err(|e| errors.push(format!("username: {e}"))).ok(),
+        Some(v) => Username::parse(&v)
+            .map_err(|e| errors.push(format!("username: {e}")))
+            .ok(),
     };
     let display_name = match field("display_name") {
         None => {
             errors.push("display_name is empty".to_owned());
             None
         }
-        Some(v) => DisplayName::parse(&v).map_err(|e| errors.push(format!("display_name: {e}"))).ok(),
+        Some(v) => DisplayName::parse(&v)
+            .map_err(|e| errors.push(format!("display_name: {e}")))
+            .ok(),
     };
     let mut opt = |name: &str, parse: &dyn Fn(&str) -> Result<(), String>| -> Option<String> {
         let v = field(name)?;
@@ -90,13 +98,29 @@ fn parse_row(
     };
     let first_name = opt("first_name", &names);
     let last_name = opt("last_name", &names);
-    let email = opt("email", &|v| EmailAddress::parse(v).map(|_| ()).map_err(|e| e.to_string()));
-    let alternate_email =
-        opt("alternate_email", &|v| EmailAddress::parse(v).map(|_| ()).map_err(|e| e.to_string()));
-    let mobile = opt("mobile_phone", &|v| PhoneNumber::parse(v).map(|_| ()).map_err(|e| e.to_string()));
-    let office = opt("office_phone", &|v| PhoneNumber::parse(v).map(|_| ()).map_err(|e| e.to_string()));
+    let email = opt("email", &|v| {
+        EmailAddress::parse(v)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let alternate_email = opt("alternate_email", &|v| {
+        EmailAddress::parse(v)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let mobile = opt("mobile_phone", &|v| {
+        PhoneNumber::parse(v).map(|_| ()).map_err(|e| e.to_string())
+    });
+    let office = opt("office_phone", &|v| {
+        PhoneNumber::parse(v).map(|_| ()).map_err(|e| e.to_string())
+    });
     let mut roles = std::collections::BTreeSet::new();
-    for r in field("roles").unwrap_or_default().split(';').map(str::trim).filter(|r| !r.is_empty()) {
+    for r in field("roles")
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         match AdminRole::parse(r) {
             Ok(role) => {
                 roles.insert(role);
@@ -105,13 +129,25 @@ fn parse_row(
         }
     }
     let mut member_of = Vec::new();
-    for g in field("groups").unwrap_or_default().split(';').map(str::trim).filter(|g| !g.is_empty()) {
-        match GroupName::parse(g).ok().and_then(|n| groups.get(&n.as_str().to_lowercase())) {
+    for g in field("groups")
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
+        match GroupName::parse(g)
+            .ok()
+            .and_then(|n| groups.get(&n.as_str().to_lowercase()))
+        {
             Some(id) => member_of.push(*id),
             None => errors.push(format!("groups: no group named {g:?}")),
         }
     }
-    let enabled = match field("enabled").as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let enabled = match field("enabled")
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("true") | Some("yes") | Some("1") => true,
         Some("false") | Some("no") | Some("0") => false,
         Some(other) => {
@@ -126,7 +162,11 @@ fn parse_row(
         if !problems.is_empty() {
             errors.push(format!(
                 "password: {}",
-                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ));
         }
     }
@@ -141,7 +181,11 @@ fn parse_row(
             user.office_phone = office.and_then(|v| PhoneNumber::parse(&v).ok());
             user.roles = roles;
             user.enabled = enabled;
-            Ok(Row { user, groups: member_of, password })
+            Ok(Row {
+                user,
+                groups: member_of,
+                password,
+            })
         }
         _ => Err(errors),
     }
@@ -154,7 +198,12 @@ pub async fn run(loaded: &Loaded, args: ImportArgs) -> Result<(), Failure> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| fail(format!("{}: cannot read the header row: {e}", args.file.display())))?
+        .map_err(|e| {
+            fail(format!(
+                "{}: cannot read the header row: {e}",
+                args.file.display()
+            ))
+        })?
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
@@ -202,7 +251,9 @@ pub async fn run(loaded: &Loaded, args: ImportArgs) -> Result<(), Failure> {
             Ok(row) => {
                 let name = row.user.username.to_string();
                 if let Some(first) = seen.insert(name.clone(), line) {
-                    problems.push(format!("line {line}: username {name} is already on line {first}"));
+                    problems.push(format!(
+                        "line {line}: username {name} is already on line {first}"
+                    ));
                 } else if store.find_user(&row.user.username).await?.is_some() {
                     problems.push(format!("line {line}: a user named {name} already exists"));
                 } else {
@@ -226,7 +277,10 @@ pub async fn run(loaded: &Loaded, args: ImportArgs) -> Result<(), Failure> {
         return Err(fail("the file has no user rows; nothing was imported"));
     }
     if args.dry_run {
-        println!("{} rows are valid; nothing was imported (--dry-run)", rows.len());
+        println!(
+            "{} rows are valid; nothing was imported (--dry-run)",
+            rows.len()
+        );
         return Ok(());
     }
     if rows.iter().any(|r| r.password.is_some()) {
@@ -259,12 +313,20 @@ pub async fn run(loaded: &Loaded, args: ImportArgs) -> Result<(), Failure> {
                 let audit = AuditEvent::new(events::ADD_MEMBER, Outcome::Success)
                     .actor(&actor)
                     .target(g.to_string())
-                    .details(serde_json::json!({ "member": format!("user {}", row.user.username) }));
-                store.add_member(*g, Member::User(row.user.id), &audit).await?;
+                    .details(
+                        serde_json::json!({ "member": format!("user {}", row.user.username) }),
+                    );
+                store
+                    .add_member(*g, Member::User(row.user.id), &audit)
+                    .await?;
                 memberships += 1;
             }
         }
     }
-    println!("imported {} users ({} group memberships)", users.len(), memberships);
+    println!(
+        "imported {} users ({} group memberships)",
+        users.len(),
+        memberships
+    );
     Ok(())
 }

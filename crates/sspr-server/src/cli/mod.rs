@@ -103,7 +103,10 @@ fn fail(message: impl Into<String>) -> Failure {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -142,11 +145,17 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let quiet = !matches!(cli.command, Command::Serve);
     crate::logging::init(
         loaded.config.log.format,
-        if quiet { "warn" } else { &loaded.config.log.level },
+        if quiet {
+            "warn"
+        } else {
+            &loaded.config.log.level
+        },
     );
     match cli.command {
         Command::Demo(_) => unreachable!("handled above"),
-        Command::Config { command: ConfigCommand::Check } => {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
             print!("{}", loaded.redacted_toml());
             eprintln!("configuration is valid");
             Ok(())
@@ -169,13 +178,9 @@ async fn serve(loaded: &Loaded) -> Result<(), Failure> {
     use std::sync::Arc;
     let store = crate::app::open_store(loaded).await?;
     let pool = crate::app::hash_pool(loaded)?;
-    let app = crate::app::Application::build(
-        loaded,
-        Arc::new(store),
-        pool,
-        crate::app::system_clock(),
-    )
-    .await?;
+    let app =
+        crate::app::Application::build(loaded, Arc::new(store), pool, crate::app::system_clock())
+            .await?;
     tracing::info!(address = %app.local_addr(), public_base_url = %loaded.config.server.public_base_url, "sspr is serving");
     app.run_until(crate::app::shutdown_signal()).await?;
     Ok(())

@@ -48,7 +48,11 @@ async fn shown(store: &dyn Store, policy: &SsprPolicy) -> Result<Value, Failure>
 
 /// Applies NAME=VALUE pairs to the policy's JSON form, so that every field keeps its type
 /// checks and its public name.
-async fn apply(store: &dyn Store, current: &SsprPolicy, pairs: &[String]) -> Result<SsprPolicy, Failure> {
+async fn apply(
+    store: &dyn Store,
+    current: &SsprPolicy,
+    pairs: &[String],
+) -> Result<SsprPolicy, Failure> {
     let mut v = serde_json::to_value(current)?;
     let obj = v.as_object_mut().expect("the policy is an object");
     for pair in pairs {
@@ -61,7 +65,11 @@ async fn apply(store: &dyn Store, current: &SsprPolicy, pairs: &[String]) -> Res
             let known: Vec<&String> = obj.keys().collect();
             return Err(fail(format!(
                 "unknown setting {name:?}; the settings are: {}",
-                known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                known
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         let new = match name {

@@ -104,9 +104,9 @@ fn optional<T>(
 fn short_name(field: &str, raw: Option<&str>) -> Result<Option<String>, Failure> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(v) if v.chars().count() > 64 || v.chars().any(char::is_control) => Err(fail(
-            format!("--{field}: at most 64 characters, no control characters"),
-        )),
+        Some(v) if v.chars().count() > 64 || v.chars().any(char::is_control) => Err(fail(format!(
+            "--{field}: at most 64 characters, no control characters"
+        ))),
         Some(v) => Ok(Some(v.to_owned())),
     }
 }
@@ -166,17 +166,29 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
     let actor = cli_actor();
     match command {
         UserCommand::Add(a) => {
-            let username = Username::parse(&a.username).map_err(|e| fail(format!("username: {e}")))?;
-            let display_name =
-                DisplayName::parse(&a.display_name).map_err(|e| fail(format!("--display-name: {e}")))?;
+            let username =
+                Username::parse(&a.username).map_err(|e| fail(format!("username: {e}")))?;
+            let display_name = DisplayName::parse(&a.display_name)
+                .map_err(|e| fail(format!("--display-name: {e}")))?;
             let mut user = NewUser::cloud(username, display_name);
             user.first_name = short_name("first-name", a.first_name.as_deref())?;
             user.last_name = short_name("last-name", a.last_name.as_deref())?;
             user.email = optional("email", a.email.as_deref(), EmailAddress::parse)?;
-            user.alternate_email =
-                optional("alternate-email", a.alternate_email.as_deref(), EmailAddress::parse)?;
-            user.mobile_phone = optional("mobile-phone", a.mobile_phone.as_deref(), PhoneNumber::parse)?;
-            user.office_phone = optional("office-phone", a.office_phone.as_deref(), PhoneNumber::parse)?;
+            user.alternate_email = optional(
+                "alternate-email",
+                a.alternate_email.as_deref(),
+                EmailAddress::parse,
+            )?;
+            user.mobile_phone = optional(
+                "mobile-phone",
+                a.mobile_phone.as_deref(),
+                PhoneNumber::parse,
+            )?;
+            user.office_phone = optional(
+                "office-phone",
+                a.office_phone.as_deref(),
+                PhoneNumber::parse,
+            )?;
             user.roles = roles(&a.roles)?;
             user.enabled = !a.disabled;
             let password = if a.set_password || a.password_stdin {
@@ -211,7 +223,12 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
             println!("created user {} ({})", created.username, created.id);
             Ok(())
         }
-        UserCommand::List { search, limit, offset, json } => {
+        UserCommand::List {
+            search,
+            limit,
+            offset,
+            json,
+        } => {
             let users = store
                 .list_users(search.as_deref(), offset, limit.clamp(1, 10_000))
                 .await?;
@@ -225,13 +242,20 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
                         vec![
                             u.username.to_string(),
                             u.display_name.to_string(),
-                            u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+                            u.roles
+                                .iter()
+                                .map(|r| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(","),
                             if u.enabled { "enabled" } else { "disabled" }.into(),
                             if u.is_locked(now) { "locked" } else { "" }.into(),
                         ]
                     })
                     .collect();
-                print_table(&["USERNAME", "DISPLAY NAME", "ROLES", "STATE", "LOCK"], &rows);
+                print_table(
+                    &["USERNAME", "DISPLAY NAME", "ROLES", "STATE", "LOCK"],
+                    &rows,
+                );
             }
             Ok(())
         }
@@ -253,16 +277,26 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        UserCommand::SetPassword { username, password_stdin } => {
+        UserCommand::SetPassword {
+            username,
+            password_stdin,
+        } => {
             let user = find(&store, &username).await?;
             let password = read_password(password_stdin)?;
             let pool = crate::app::hash_pool(loaded)?;
             let audit = AuditEvent::new(events::ADMIN_RESET_PASSWORD, Outcome::Success)
                 .actor(&actor)
                 .target(user.username.as_str());
-            set_password(&store, &pool, &PasswordPolicy::default(), &user, &password, &audit)
-                .await
-                .map_err(policy_failure)?;
+            set_password(
+                &store,
+                &pool,
+                &PasswordPolicy::default(),
+                &user,
+                &password,
+                &audit,
+            )
+            .await
+            .map_err(policy_failure)?;
             println!("password set for {}", user.username);
             Ok(())
         }

@@ -44,13 +44,22 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -78,10 +87,20 @@ fn config_check_prints_redacted_effective_values() {
         .env("SSPR_TEST_UNRELATED", "ignored")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("listen = \"127.0.0.1:9999\""), "env overrides the file: {text}");
-    assert!(text.contains("memory_kib = 64"), "the file overrides defaults");
+    assert!(
+        text.contains("listen = \"127.0.0.1:9999\""),
+        "env overrides the file: {text}"
+    );
+    assert!(
+        text.contains("memory_kib = 64"),
+        "the file overrides defaults"
+    );
     assert!(text.contains("[REDACTED]"), "{text}");
     assert!(!text.contains("hunter2"), "secrets never printed: {text}");
 }
@@ -92,22 +111,41 @@ fn config_check_names_file_key_and_reason() {
     let file = dir.path().join("bad.toml");
     let run = |body: &str| {
         std::fs::write(&file, body).unwrap();
-        let out = Command::new(sspr_bin()).args(["config", "check", "--config"]).arg(&file).output().unwrap();
+        let out = Command::new(sspr_bin())
+            .args(["config", "check", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{body}");
         String::from_utf8(out.stderr).unwrap()
     };
     let e = run("[server]\nlisten = \"not an address\"\n");
-    assert!(e.contains("server.listen") && e.contains("bad.toml") && e.contains("127.0.0.1:8080"), "{e}");
+    assert!(
+        e.contains("server.listen") && e.contains("bad.toml") && e.contains("127.0.0.1:8080"),
+        "{e}"
+    );
     let e = run("[server]\nmax_body_bytes = \"lots\"\n");
-    assert!(e.contains("max_body_bytes") && e.contains("bad.toml"), "{e}");
+    assert!(
+        e.contains("max_body_bytes") && e.contains("bad.toml"),
+        "{e}"
+    );
     let e = run("[server]\nlisten_on = \"x\"\n");
     assert!(e.contains("listen_on"), "unknown keys are refused: {e}");
     let e = run("[hashing]\nqueue = 0\n");
-    assert!(e.contains("hashing.queue") && e.contains("between 1 and 10000"), "{e}");
+    assert!(
+        e.contains("hashing.queue") && e.contains("between 1 and 10000"),
+        "{e}"
+    );
     let e = run("[server]\npublic_base_url = \"sspr.example.org\"\n");
-    assert!(e.contains("server.public_base_url") && e.contains("https://"), "{e}");
+    assert!(
+        e.contains("server.public_base_url") && e.contains("https://"),
+        "{e}"
+    );
     let e = run("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\n");
-    assert!(e.contains("trusted_proxies") && e.contains("proxy.local"), "{e}");
+    assert!(
+        e.contains("trusted_proxies") && e.contains("proxy.local"),
+        "{e}"
+    );
     // The environment is named as the source when it is the culprit.
     let out = Command::new(sspr_bin())
         .args(["config", "check"])
@@ -115,7 +153,10 @@ fn config_check_names_file_key_and_reason() {
         .output()
         .unwrap();
     let e = String::from_utf8(out.stderr).unwrap();
-    assert!(e.contains("server.listen") && e.contains("SSPR_SERVER__LISTEN"), "{e}");
+    assert!(
+        e.contains("server.listen") && e.contains("SSPR_SERVER__LISTEN"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -123,15 +164,33 @@ fn users_groups_and_nested_membership() {
     let env = Env::new();
     env.ok(&["migrate"]);
     env.ok(&[
-        "user", "add", "ada", "--display-name", "Ada Lovelace", "--email", "ada@example.org",
-        "--mobile-phone", "+44 7911 123456", "--role", "password_admin",
+        "user",
+        "add",
+        "ada",
+        "--display-name",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+        "--mobile-phone",
+        "+44 7911 123456",
+        "--role",
+        "password_admin",
     ]);
     let e = env.err(&["user", "add", "Ada", "--display-name", "Another Ada"]);
     assert!(e.contains("already exists"), "{e}");
-    let e = env.err(&["user", "add", "bob", "--display-name", "Bob", "--mobile-phone", "12345"]);
+    let e = env.err(&[
+        "user",
+        "add",
+        "bob",
+        "--display-name",
+        "Bob",
+        "--mobile-phone",
+        "12345",
+    ]);
     assert!(e.contains("--mobile-phone"), "{e}");
 
-    let list: serde_json::Value = serde_json::from_str(&env.ok(&["user", "list", "--json"])).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["user", "list", "--json"])).unwrap();
     assert_eq!(list[0]["username"], "ada");
     assert_eq!(list[0]["mobile_phone"], "+447911123456");
     assert_eq!(list[0]["roles"][0], "password_admin");
@@ -152,26 +211,47 @@ fn users_groups_and_nested_membership() {
     assert!(e.contains("not a direct member"), "{e}");
 
     // Passwords: the policy applies, and the CLI reads from stdin.
-    let out = env.run_stdin(&["user", "set-password", "ada", "--password-stdin"], "short\n");
+    let out = env.run_stdin(
+        &["user", "set-password", "ada", "--password-stdin"],
+        "short\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
-    let out = env.run_stdin(&["user", "set-password", "ada", "--password-stdin"], "Correct-Horse-1\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = env.run_stdin(&["user", "set-password", "ada", "--password-stdin"], "Correct-Horse-1\n");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not used recently"), "history applies");
+    let out = env.run_stdin(
+        &["user", "set-password", "ada", "--password-stdin"],
+        "Correct-Horse-1\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.run_stdin(
+        &["user", "set-password", "ada", "--password-stdin"],
+        "Correct-Horse-1\n",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not used recently"),
+        "history applies"
+    );
 
     env.ok(&["user", "lock", "ada"]);
-    let show: serde_json::Value = serde_json::from_str(&env.ok(&["user", "show", "ada", "--json"])).unwrap();
+    let show: serde_json::Value =
+        serde_json::from_str(&env.ok(&["user", "show", "ada", "--json"])).unwrap();
     assert_eq!(show["locked"], true);
     env.ok(&["user", "unlock", "ada"]);
-    let show: serde_json::Value = serde_json::from_str(&env.ok(&["user", "show", "ada", "--json"])).unwrap();
+    let show: serde_json::Value =
+        serde_json::from_str(&env.ok(&["user", "show", "ada", "--json"])).unwrap();
     assert_eq!(show["locked"], false);
     assert_eq!(show["has_password"], true);
 
     let e = env.err(&["user", "delete", "ada"]);
     assert!(e.contains("--yes"), "{e}");
     env.ok(&["user", "delete", "ada", "--yes"]);
-    assert!(env.err(&["user", "show", "ada"]).contains("no user named ada"));
+    assert!(
+        env.err(&["user", "show", "ada"])
+            .contains("no user named ada")
+    );
     env.ok(&["audit", "verify"]);
 }
 
@@ -180,26 +260,41 @@ fn policy_set_validates_and_audits() {
     let env = Env::new();
     env.ok(&["group", "add", "SSPR-Users"]);
     let e = env.err(&["policy", "set", "enablement=selected"]);
-    assert!(e.contains("target_group") && e.contains("not changed"), "{e}");
+    assert!(
+        e.contains("target_group") && e.contains("not changed"),
+        "{e}"
+    );
     let e = env.err(&["policy", "set", "methods_required=3", "reconfirm_days=999"]);
     assert!(e.contains("methods_required: must be 1 or 2"), "{e}");
-    assert!(e.contains("reconfirm_days"), "every bad field is named: {e}");
+    assert!(
+        e.contains("reconfirm_days"),
+        "every bad field is named: {e}"
+    );
     let e = env.err(&["policy", "set", "colour=blue"]);
     assert!(e.contains("unknown setting"), "{e}");
     let e = env.err(&["policy", "set", "target_group=Nope"]);
     assert!(e.contains("no group named Nope"), "{e}");
 
     let out = env.ok(&[
-        "policy", "set", "enablement=selected", "target_group=SSPR-Users", "methods_required=2",
-        "methods_enabled=email,mobile_sms,authenticator_code", "helpdesk=https://help.example.org",
+        "policy",
+        "set",
+        "enablement=selected",
+        "target_group=SSPR-Users",
+        "methods_required=2",
+        "methods_enabled=email,mobile_sms,authenticator_code",
+        "helpdesk=https://help.example.org",
     ]);
     assert!(out.contains("changed enablement"), "{out}");
-    let shown: serde_json::Value = serde_json::from_str(&env.ok(&["policy", "show", "--json"])).unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.ok(&["policy", "show", "--json"])).unwrap();
     assert_eq!(shown["enablement"], "selected");
     assert_eq!(shown["target_group"], "SSPR-Users");
     assert_eq!(shown["methods_required"], 2);
     assert_eq!(shown["helpdesk"], "https://help.example.org");
-    assert_eq!(env.ok(&["policy", "set", "methods_required=2"]).trim(), "no change");
+    assert_eq!(
+        env.ok(&["policy", "set", "methods_required=2"]).trim(),
+        "no change"
+    );
     env.ok(&["audit", "verify"]);
 }
 
@@ -220,7 +315,10 @@ fn audit_verify_finds_the_altered_row() {
     env.ok(&["group", "add", "C"]);
     let ok = env.ok(&["audit", "verify"]);
     assert!(ok.contains("3 records verified"), "{ok}");
-    raw_sql(&env.db(), "UPDATE audit_events SET target = 'Z' WHERE seq = 2");
+    raw_sql(
+        &env.db(),
+        "UPDATE audit_events SET target = 'Z' WHERE seq = 2",
+    );
     let e = env.err(&["audit", "verify"]);
     assert!(e.contains("BROKEN at record 2"), "{e}");
 }
@@ -242,9 +340,16 @@ fn import_is_all_or_nothing_and_names_bad_rows() {
     let e = env.err(&["import", csv.to_str().unwrap()]);
     assert!(e.contains("nothing was imported"), "{e}");
     assert!(e.contains("line 3: email"), "{e}");
-    assert!(e.contains("line 4: roles") && e.contains("line 4: groups"), "{e}");
-    assert!(e.contains("line 5: username ada is already on line 2"), "{e}");
-    let list: serde_json::Value = serde_json::from_str(&env.ok(&["user", "list", "--json"])).unwrap();
+    assert!(
+        e.contains("line 4: roles") && e.contains("line 4: groups"),
+        "{e}"
+    );
+    assert!(
+        e.contains("line 5: username ada is already on line 2"),
+        "{e}"
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["user", "list", "--json"])).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 0, "nothing imported");
 
     std::fs::write(
@@ -258,10 +363,18 @@ fn import_is_all_or_nothing_and_names_bad_rows() {
     assert!(out.contains("2 rows are valid"), "{out}");
     assert_eq!(env.ok(&["user", "list", "--json"]).trim(), "[]");
     let out = env.ok(&["import", csv.to_str().unwrap()]);
-    assert!(out.contains("imported 2 users (1 group memberships)"), "{out}");
-    let bob: serde_json::Value = serde_json::from_str(&env.ok(&["user", "show", "bob", "--json"])).unwrap();
-    assert_eq!(bob["roles"], serde_json::json!(["helpdesk_admin", "reports_reader"]));
-    let staff: serde_json::Value = serde_json::from_str(&env.ok(&["group", "show", "Staff", "--json"])).unwrap();
+    assert!(
+        out.contains("imported 2 users (1 group memberships)"),
+        "{out}"
+    );
+    let bob: serde_json::Value =
+        serde_json::from_str(&env.ok(&["user", "show", "bob", "--json"])).unwrap();
+    assert_eq!(
+        bob["roles"],
+        serde_json::json!(["helpdesk_admin", "reports_reader"])
+    );
+    let staff: serde_json::Value =
+        serde_json::from_str(&env.ok(&["group", "show", "Staff", "--json"])).unwrap();
     assert_eq!(staff["member_users"][0], "ada");
     // Importing the same file again names the existing users and changes nothing.
     let e = env.err(&["import", csv.to_str().unwrap()]);
@@ -273,12 +386,25 @@ fn import_is_all_or_nothing_and_names_bad_rows() {
 fn help_explains_each_command() {
     let out = Command::new(sspr_bin()).arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["serve", "demo", "migrate", "config", "user", "group", "policy", "audit", "import"] {
+    for cmd in [
+        "serve", "demo", "migrate", "config", "user", "group", "policy", "audit", "import",
+    ] {
         assert!(text.contains(cmd), "{cmd} missing from help");
     }
-    let out = Command::new(sspr_bin()).args(["user", "--help"]).output().unwrap();
+    let out = Command::new(sspr_bin())
+        .args(["user", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["add", "list", "show", "set-password", "lock", "unlock", "delete"] {
+    for cmd in [
+        "add",
+        "list",
+        "show",
+        "set-password",
+        "lock",
+        "unlock",
+        "delete",
+    ] {
         assert!(text.contains(cmd), "{cmd} missing from user help");
     }
 }

@@ -7,9 +7,18 @@ use std::time::Duration;
 use crate::helpers::sspr_bin;
 
 fn start(dir: &std::path::Path) -> (Child, String, Vec<String>) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(sspr_bin())
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -32,7 +41,10 @@ fn start(dir: &std::path::Path) -> (Child, String, Vec<String>) {
 }
 
 fn stop(mut child: Child) {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(child.wait().unwrap().success());
 }
 
@@ -55,11 +67,22 @@ async fn demo_seeds_serves_and_reuses_its_data() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let outbox = client.get(format!("{base}/dev/outbox")).send().await.unwrap();
-    assert_eq!(outbox.status(), 200, "development delivery mode serves /dev/outbox");
+    let outbox = client
+        .get(format!("{base}/dev/outbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox.status(),
+        200,
+        "development delivery mode serves /dev/outbox"
+    );
     // The key file was created private.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(data.join("keys/server.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(data.join("keys/server.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     stop(child);
 

@@ -128,7 +128,10 @@ impl TestApp {
         u.email = Some(EmailAddress::parse(&format!("{username}@example.org")).unwrap());
         u.password_hash = Some(self.hasher.hash(password).await.unwrap());
         self.store
-            .create_user(&u, &AuditEvent::new("Add user", Outcome::Success).actor("test"))
+            .create_user(
+                &u,
+                &AuditEvent::new("Add user", Outcome::Success).actor("test"),
+            )
             .await
             .unwrap()
     }
@@ -147,7 +150,11 @@ impl TestApp {
             enabled: true,
         };
         self.store
-            .update_profile(user.id, &update, &AuditEvent::new("Update user", Outcome::Success))
+            .update_profile(
+                user.id,
+                &update,
+                &AuditEvent::new("Update user", Outcome::Success),
+            )
             .await
             .unwrap();
         self.store.get_user(user.id).await.unwrap().unwrap()

@@ -104,7 +104,10 @@ async fn cross_site_form_posts_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.headers().get("set-cookie").is_none(), "no session for a forged post");
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "no session for a forged post"
+    );
     // The same post from our own origin goes through.
     let r = app
         .client
@@ -157,7 +160,10 @@ async fn oversized_bodies_get_413_and_malformed_ones_a_clear_400() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
-    assert!(body["message"].as_str().unwrap().contains("username"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("username"),
+        "{body}"
+    );
 
     let r = app
         .client
@@ -173,7 +179,12 @@ async fn oversized_bodies_get_413_and_malformed_ones_a_clear_400() {
 #[tokio::test]
 async fn unknown_api_routes_are_json_404s() {
     let app = spawn_app().await;
-    let r = app.client.get(app.url("/api/v1/nope")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "not_found");

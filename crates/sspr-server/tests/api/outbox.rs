@@ -25,7 +25,8 @@ async fn queued_messages_reach_the_dev_outbox_file_and_page() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let line: serde_json::Value = serde_json::from_str(delivered.lines().next().expect("a line")).unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(delivered.lines().next().expect("a line")).unwrap();
     assert_eq!(line["to"], "ada@example.org");
     assert_eq!(line["subject"], "Your code");
 

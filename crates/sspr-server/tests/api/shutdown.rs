@@ -7,7 +7,11 @@ use std::time::Duration;
 use crate::helpers::sspr_bin;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,12 +59,21 @@ async fn sigterm_lets_in_flight_requests_finish() {
     });
     // Give the request time to reach the hashing thread, then ask the server to stop.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
 
-    let status = in_flight.await.unwrap().expect("the in-flight request got an answer");
+    let status = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request got an answer");
     assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
     // New connections are refused once it is gone.
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());

@@ -14,8 +14,17 @@ async fn a_right_password_starts_a_session_that_signs_out() {
     app.add_user("ada", "Correct-Horse-1").await;
     let r = app.sign_in("ADA", "Correct-Horse-1").await;
     assert_eq!(r.status(), StatusCode::OK);
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let body: serde_json::Value = r.json().await.unwrap();
     // Enablement is `none` by default: nothing to register.
     assert_eq!(body["registration"], "ok");
@@ -24,10 +33,19 @@ async fn a_right_password_starts_a_session_that_signs_out() {
     assert_eq!(me.status(), StatusCode::OK);
     assert!(me.text().await.unwrap().contains("User ada"));
 
-    let out = app.client.delete(app.url("/api/v1/session")).send().await.unwrap();
+    let out = app
+        .client
+        .delete(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let me = app.client.get(app.url("/me")).send().await.unwrap();
-    assert_eq!(me.status(), StatusCode::SEE_OTHER, "signed out: back to sign-in");
+    assert_eq!(
+        me.status(),
+        StatusCode::SEE_OTHER,
+        "signed out: back to sign-in"
+    );
 }
 
 #[tokio::test]
@@ -37,7 +55,13 @@ async fn the_session_cookie_alone_is_no_key_to_the_database() {
     let r = app.sign_in("ada", "Correct-Horse-1").await;
     let raw = r.cookies().next().unwrap().value().to_owned();
     // The stored id is a keyed hash: a session row looked up by the raw value finds nothing.
-    assert!(app.store.live_session(&raw, app.clock_now()).await.unwrap().is_none());
+    assert!(
+        app.store
+            .live_session(&raw, app.clock_now())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 trait Now {
@@ -56,13 +80,25 @@ async fn every_failure_looks_the_same() {
     let user = app.add_user("ada", "Correct-Horse-1").await;
     app.add_user("bob", "Correct-Horse-2").await;
     // Disable bob.
-    let bob = app.store.find_user(&sspr_core::Username::parse("bob").unwrap()).await.unwrap().unwrap();
+    let bob = app
+        .store
+        .find_user(&sspr_core::Username::parse("bob").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let mut update = profile(&bob);
     update.enabled = false;
-    app.store.update_profile(bob.id, &update, &AuditEvent::new("Update user", Outcome::Success)).await.unwrap();
+    app.store
+        .update_profile(
+            bob.id,
+            &update,
+            &AuditEvent::new("Update user", Outcome::Success),
+        )
+        .await
+        .unwrap();
 
     let cases = [
-        ("ada", "wrong-password"),    // known user, wrong password
+        ("ada", "wrong-password"),     // known user, wrong password
         ("nobody", "Correct-Horse-1"), // unknown user
         ("bob", "Correct-Horse-2"),    // disabled user, right password
         ("*)(uid=*))(|(uid=*", "x"),   // not even a valid username
@@ -125,7 +161,12 @@ async fn ten_failures_lock_and_locked_is_said_only_to_the_right_password() {
     app.clock.advance(Duration::seconds(61));
     let r = app.sign_in("ada", "Correct-Horse-1").await;
     assert_eq!(r.status(), StatusCode::OK);
-    let ada = app.store.find_user(&sspr_core::Username::parse("ada").unwrap()).await.unwrap().unwrap();
+    let ada = app
+        .store
+        .find_user(&sspr_core::Username::parse("ada").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ada.lockout, Default::default());
 }
 
@@ -140,9 +181,15 @@ async fn later_lockouts_last_longer() {
     // One more failure after the first lockout locks again, now for two minutes.
     app.sign_in("ada", "guess-again").await;
     app.clock.advance(Duration::seconds(90));
-    assert_eq!(app.sign_in("ada", "Correct-Horse-1").await.status(), StatusCode::LOCKED);
+    assert_eq!(
+        app.sign_in("ada", "Correct-Horse-1").await.status(),
+        StatusCode::LOCKED
+    );
     app.clock.advance(Duration::seconds(31));
-    assert_eq!(app.sign_in("ada", "Correct-Horse-1").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in("ada", "Correct-Horse-1").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -167,7 +214,10 @@ async fn parallel_failures_are_all_counted() {
         assert_eq!(t.await.unwrap(), StatusCode::UNAUTHORIZED);
     }
     // Ten concurrent failures reached the threshold: no lost update.
-    assert_eq!(app.sign_in("ada", "Correct-Horse-1").await.status(), StatusCode::LOCKED);
+    assert_eq!(
+        app.sign_in("ada", "Correct-Horse-1").await.status(),
+        StatusCode::LOCKED
+    );
 }
 
 #[tokio::test]
@@ -175,16 +225,30 @@ async fn an_admin_lock_holds_until_unlocked() {
     let app = spawn_app().await;
     let ada = app.add_user("ada", "Correct-Horse-1").await;
     app.store
-        .set_admin_locked(ada.id, true, &AuditEvent::new("Lock user account (by admin)", Outcome::Success))
+        .set_admin_locked(
+            ada.id,
+            true,
+            &AuditEvent::new("Lock user account (by admin)", Outcome::Success),
+        )
         .await
         .unwrap();
     app.clock.advance(Duration::days(30));
-    assert_eq!(app.sign_in("ada", "Correct-Horse-1").await.status(), StatusCode::LOCKED);
+    assert_eq!(
+        app.sign_in("ada", "Correct-Horse-1").await.status(),
+        StatusCode::LOCKED
+    );
     app.store
-        .set_admin_locked(ada.id, false, &AuditEvent::new("Unlock user account (by admin)", Outcome::Success))
+        .set_admin_locked(
+            ada.id,
+            false,
+            &AuditEvent::new("Unlock user account (by admin)", Outcome::Success),
+        )
         .await
         .unwrap();
-    assert_eq!(app.sign_in("ada", "Correct-Horse-1").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in("ada", "Correct-Horse-1").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -211,16 +275,31 @@ async fn the_sign_in_page_works_without_javascript() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let me = app.client.get(app.url("/me")).send().await.unwrap().text().await.unwrap();
+    let me = app
+        .client
+        .get(app.url("/me"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(me.contains("User ada"));
-    assert!(me.contains("Not enabled for your account"), "enablement is none by default");
+    assert!(
+        me.contains("Not enabled for your account"),
+        "enablement is none by default"
+    );
 }
 
 #[tokio::test]
 async fn overload_is_refused_at_once_with_retry_after() {
     // One hashing thread, a queue of one, and a costly hash: most of a burst must be refused.
     let app = spawn_app_with(Options {
-        hashing: HashParams { memory_kib: 16 * 1024, iterations: 4, parallelism: 1 },
+        hashing: HashParams {
+            memory_kib: 16 * 1024,
+            iterations: 4,
+            parallelism: 1,
+        },
         workers: 1,
         queue: 1,
         ..Options::default()
@@ -280,11 +359,24 @@ async fn sign_in_reports_the_registration_state() {
         .unwrap();
     let ada = app.add_user("ada", "Correct-Horse-1").await;
     use sspr_core::ports::Clock;
-    app.store.set_registration_confirmed(ada.id, Some(app.clock.now())).await.unwrap();
-    let body: serde_json::Value = app.sign_in("ada", "Correct-Horse-1").await.json().await.unwrap();
+    app.store
+        .set_registration_confirmed(ada.id, Some(app.clock.now()))
+        .await
+        .unwrap();
+    let body: serde_json::Value = app
+        .sign_in("ada", "Correct-Horse-1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["registration"], "ok");
     // …until the re-confirmation period (180 days) has passed.
     app.clock.advance(Duration::days(180));
-    let body: serde_json::Value = app.sign_in("ada", "Correct-Horse-1").await.json().await.unwrap();
+    let body: serde_json::Value = app
+        .sign_in("ada", "Correct-Horse-1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["registration"], "reconfirm");
 }

@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn untrusted_peers_cannot_spoof() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(resolve(ip("203.0.113.9"), Some("1.2.3.4"), &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            resolve(ip("203.0.113.9"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.9")
+        );
         assert_eq!(resolve(ip("203.0.113.9"), None, &[]), ip("203.0.113.9"));
     }
 
@@ -80,11 +83,18 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         // client spoofs 6.6.6.6; the real client is 198.51.100.7; two trusted hops.
         assert_eq!(
-            resolve(ip("10.0.0.1"), Some("6.6.6.6, 198.51.100.7, 10.0.0.2"), &trusted),
+            resolve(
+                ip("10.0.0.1"),
+                Some("6.6.6.6, 198.51.100.7, 10.0.0.2"),
+                &trusted
+            ),
             ip("198.51.100.7")
         );
         assert_eq!(resolve(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
-        assert_eq!(resolve(ip("10.0.0.1"), Some("garbage"), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            resolve(ip("10.0.0.1"), Some("garbage"), &trusted),
+            ip("10.0.0.1")
+        );
         assert_eq!(
             resolve(ip("10.0.0.1"), Some("198.51.100.7, garbage"), &trusted),
             ip("10.0.0.1")

@@ -40,10 +40,13 @@ pub async fn authenticate(
     }
     .sign_in(username, password, ip.as_deref())
     .await
-    .map_err(|e| match e {
-        SignInError::Hash(h) => ApiError::from(h),
-        SignInError::Store(s) => ApiError::from(s),
-    }.support(&ctx.support_code))
+    .map_err(|e| {
+        match e {
+            SignInError::Hash(h) => ApiError::from(h),
+            SignInError::Store(s) => ApiError::from(s),
+        }
+        .support(&ctx.support_code)
+    })
 }
 
 #[derive(Deserialize)]
@@ -77,7 +80,9 @@ pub async fn create(
             {
                 Ok(e) => match e.registration {
                     Registration::Registered => "ok",
-                    Registration::Required if state_requires_registration(&state).await => "required",
+                    Registration::Required if state_requires_registration(&state).await => {
+                        "required"
+                    }
                     Registration::Required => "ok",
                     Registration::ReconfirmDue => "reconfirm",
                 },

@@ -6,7 +6,10 @@ use axum::response::{IntoResponse, Response};
 
 pub async fn serve(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
-        "sspr.css" => (include_str!("../../assets/sspr.css"), "text/css; charset=utf-8"),
+        "sspr.css" => (
+            include_str!("../../assets/sspr.css"),
+            "text/css; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

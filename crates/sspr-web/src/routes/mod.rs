@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Result<Router, String> {
 
     let mut app = Router::new()
         .route("/", get(pages::home))
-        .route("/signin", get(pages::signin_form).post(pages::signin_submit))
+        .route(
+            "/signin",
+            get(pages::signin_form).post(pages::signin_submit),
+        )
         .route("/signout", post(pages::signout))
         .route("/me", get(pages::me))
         .route(

@@ -17,21 +17,40 @@ use crate::middleware::RequestContext;
 use crate::routes::api_session::authenticate;
 use crate::session::{self, CurrentUser};
 
-fn render(state: &AppState, ctx: &RequestContext, status: StatusCode, name: &str, vars: Value) -> Response {
+fn render(
+    state: &AppState,
+    ctx: &RequestContext,
+    status: StatusCode,
+    name: &str,
+    vars: Value,
+) -> Response {
     let base = context! { org => state.settings.organisation_name.clone(), support_code => ctx.support_code.clone() };
     match state.templates.render(name, context! { ..vars, ..base }) {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => ApiError::internal(&e).support(&ctx.support_code).into_response(),
+        Err(e) => ApiError::internal(&e)
+            .support(&ctx.support_code)
+            .into_response(),
     }
 }
 
 /// An error shown as a page rather than JSON.
 fn error_page(state: &AppState, ctx: &RequestContext, e: ApiError) -> Response {
     let retry = e.retry_after;
-    let title = if e.status.is_server_error() { "Please try again" } else { "Something is not right" };
-    let mut res = render(state, ctx, e.status, "error.html", context! { title => title, message => e.message });
+    let title = if e.status.is_server_error() {
+        "Please try again"
+    } else {
+        "Something is not right"
+    };
+    let mut res = render(
+        state,
+        ctx,
+        e.status,
+        "error.html",
+        context! { title => title, message => e.message },
+    );
     if let Some(secs) = retry {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     res
 }
@@ -86,14 +105,22 @@ pub async fn signin_submit(
     }
 }
 
-pub async fn signout(State(state): State<AppState>, ctx: RequestContext, jar: CookieJar) -> Response {
+pub async fn signout(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+) -> Response {
     match session::end(&state, &jar).await {
         Ok(cookie) => (jar.add(cookie), Redirect::to("/")).into_response(),
         Err(e) => error_page(&state, &ctx, e),
     }
 }
 
-pub async fn me(State(state): State<AppState>, ctx: RequestContext, user: Result<CurrentUser, ApiError>) -> Response {
+pub async fn me(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
     let user = match user {
         Ok(CurrentUser(Some(u))) => u,
         Ok(CurrentUser(None)) => return Redirect::to("/signin").into_response(),
@@ -107,26 +134,40 @@ pub async fn me(State(state): State<AppState>, ctx: RequestContext, user: Result
                 e.required,
                 if e.required == 1 { "" } else { "s" }
             ),
-            Registration::ReconfirmDue => "Enabled. Please review and confirm your security info.".to_owned(),
+            Registration::ReconfirmDue => {
+                "Enabled. Please review and confirm your security info.".to_owned()
+            }
             Registration::Required => format!(
                 "Enabled, but you need to register {} verification method{} before you can use it.",
                 e.required,
                 if e.required == 1 { "" } else { "s" }
             ),
         },
-        Ok(Err(NotEligible::AdminSsprOff)) => "Not available for administrator accounts here.".to_owned(),
+        Ok(Err(NotEligible::AdminSsprOff)) => {
+            "Not available for administrator accounts here.".to_owned()
+        }
         Ok(Err(_)) => "Not enabled for your account. Contact your administrator.".to_owned(),
         Err(e) => return error_page(&state, &ctx, ApiError::from(e).support(&ctx.support_code)),
     };
     let mut methods: Vec<String> = Vec::new();
     for m in prepopulated_methods(&user) {
         let hint = match m {
-            sspr_core::MethodType::Email => user.email.as_ref().or(user.alternate_email.as_ref()).map(|e| e.masked()),
-            sspr_core::MethodType::MobileSms | sspr_core::MethodType::MobileVoice => user.mobile_phone.as_ref().map(|p| p.masked()),
+            sspr_core::MethodType::Email => user
+                .email
+                .as_ref()
+                .or(user.alternate_email.as_ref())
+                .map(|e| e.masked()),
+            sspr_core::MethodType::MobileSms | sspr_core::MethodType::MobileVoice => {
+                user.mobile_phone.as_ref().map(|p| p.masked())
+            }
             sspr_core::MethodType::OfficeVoice => user.office_phone.as_ref().map(|p| p.masked()),
             _ => None,
         };
-        methods.push(format!("{}: {}", m.as_str().replace('_', " "), hint.unwrap_or_default()));
+        methods.push(format!(
+            "{}: {}",
+            m.as_str().replace('_', " "),
+            hint.unwrap_or_default()
+        ));
     }
     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
     render(
