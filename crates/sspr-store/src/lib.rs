@@ -1,1 +1,457 @@
-//! sspr-store
+//! sspr-store: sspr's persistence on SQLite and PostgreSQL.
+//!
+//! One implementation of the [`Store`] port serves both databases: sqlx's `Any` driver with
+//! runtime queries (no `query!` macros, which would bind the crate to one database) and SQL
+//! written once in the subset both dialects share. The backend is chosen at runtime by the
+//! database URL, never by a cargo feature. Only the migrations (`migrations/sqlite`,
+//! `migrations/postgres`) and two statements (how a write transaction begins, and the
+//! outbox claim) differ per dialect.
+//!
+//! Value conventions, chosen because sqlx's `Any` driver maps them alike on both backends:
+//! every integer, boolean (0/1) and timestamp (unix milliseconds) is an `i64`; ids are
+//! hyphenated UUID text; JSON is text. `bool`, `i32` and floats are never bound or decoded.
+//!
+//! Every method that takes an [`AuditEvent`] writes its change and the audit record in one
+//! transaction (the `audit` module explains how the hash chain is appended).
+
+mod audit;
+mod error;
+mod groups;
+mod outbox;
+mod policy;
+mod rows;
+mod sessions;
+mod time_ms;
+mod users;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::MigrateError;
+use sqlx::{Any, AnyPool, Transaction};
+use time::{Duration, OffsetDateTime};
+
+use sspr_core::audit::{AuditEvent, AuditRecord};
+use sspr_core::ports::{
+    Member, NewOutboxMessage, OutboxMessage, ProfileUpdate, Session, Store, StoreError,
+};
+use sspr_core::{
+    Group, GroupId, GroupName, LockoutState, NewGroup, NewUser, PasswordHash, SsprPolicy, User,
+    UserId, Username,
+};
+
+/// The database behind a [`SqlStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `sqlite:…`, `postgres://…` or `postgresql://…`.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Set on every new SQLite connection (`after_connect`), because SQLite keeps most settings
+/// per connection:
+/// * `journal_mode=WAL`: readers do not block the writer nor it them, so pages keep loading
+///   while a reset is written. (The mode is stored in the file; the first connection switches
+///   it, which `connect` opens before anything else can run.)
+/// * `synchronous=FULL`: a commit is on disk before it is acknowledged, even across power
+///   loss. SQLite's WAL default (`NORMAL`) may lose the last commits, and here those are
+///   security state: a consumed one-time code that comes back, a reset failure counter or a
+///   lockout that is forgotten (R11/G9). The cost is one fsync per commit.
+/// * `foreign_keys=ON`: SQLite ignores `REFERENCES` (and `ON DELETE CASCADE`) without it.
+/// * `busy_timeout=5000`: a connection that finds the write lock taken waits up to 5 s for
+///   it instead of failing at once with `SQLITE_BUSY`; writes are serialised, and short.
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+];
+
+/// The [`Store`] on SQLite or PostgreSQL. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Opens a pool of at most `max_connections` connections to `url` and checks that the
+    /// database answers. SQLite URLs look like `sqlite:///abs/path/sspr.db` or
+    /// `sqlite://relative.db`; the file (not its directory) is created when missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            StoreError::Unavailable(
+                "unsupported database URL: expected sqlite:… or postgres://…".into(),
+            )
+        })?;
+        let mut url = url.to_owned();
+        let mut max_connections = max_connections.max(1);
+        if backend == Backend::Sqlite {
+            // sqlx opens an existing file only, unless told `mode=rwc`.
+            if !url.contains("mode=") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("mode=rwc");
+            }
+            // An in-memory database exists once per connection: a pool of several would be
+            // several databases.
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                max_connections = 1;
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url).map_err(error::db)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            // Opens the first connection now, so that a wrong URL or an unreachable server is
+            // reported at start, and the SQLite file is in WAL mode before concurrent use.
+            .connect_with(options)
+            .await
+            .map_err(error::db)?;
+        Ok(SqlStore { pool, backend })
+    }
+
+    /// Applies the migrations of this backend that have not been applied yet (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::Execute(e) => error::db(e),
+            // An applied migration was edited, or half applied: the schema is not what the
+            // code expects.
+            MigrateError::VersionMismatch(_) | MigrateError::Dirty(_) => {
+                StoreError::Corrupt(format!("database migration failed: {e}"))
+            }
+            // E.g. the database was migrated by a newer release than this one.
+            e => StoreError::Unavailable(format!("database migration failed: {e}")),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool: waits for connections in use to be returned and closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to
+    /// `busy_timeout`). A plain (deferred) transaction that reads first and writes later
+    /// would have to upgrade its read lock, and SQLite answers that upgrade with SQLITE_BUSY
+    /// at once, without waiting, when another connection wrote in between.
+    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(error::db)
+    }
+}
+
+async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+    tx.commit().await.map_err(error::db)
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(error::db)
+    }
+
+    // Users --------------------------------------------------------------------------------
+
+    async fn create_user(&self, user: &NewUser, audit: &AuditEvent) -> Result<User, StoreError> {
+        self.create_user_impl(user, audit).await
+    }
+
+    async fn create_users(&self, users: &[NewUser], audit: &AuditEvent) -> Result<(), StoreError> {
+        self.create_users_impl(users, audit).await
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.get_user_impl(id).await
+    }
+
+    async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.find_user_impl(username).await
+    }
+
+    async fn list_users(
+        &self,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        self.list_users_impl(search, offset, limit).await
+    }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: &ProfileUpdate,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.update_profile_impl(id, update, audit).await
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        keep_history: u8,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.set_password_impl(id, hash, keep_history, audit).await
+    }
+
+    async fn password_history(&self, id: UserId) -> Result<Vec<PasswordHash>, StoreError> {
+        self.password_history_impl(id).await
+    }
+
+    async fn set_admin_locked(
+        &self,
+        id: UserId,
+        locked: bool,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.set_admin_locked_impl(id, locked, audit).await
+    }
+
+    async fn update_lockout(
+        &self,
+        id: UserId,
+        expected: &LockoutState,
+        new: &LockoutState,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        self.update_lockout_impl(id, expected, new, audit).await
+    }
+
+    async fn set_registration_confirmed(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        self.set_registration_confirmed_impl(id, at).await
+    }
+
+    async fn delete_user(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        self.delete_user_impl(id, audit).await
+    }
+
+    // Groups -------------------------------------------------------------------------------
+
+    async fn create_group(
+        &self,
+        group: &NewGroup,
+        audit: &AuditEvent,
+    ) -> Result<Group, StoreError> {
+        self.create_group_impl(group, audit).await
+    }
+
+    async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
+        self.get_group_impl(id).await
+    }
+
+    async fn find_group(&self, name: &GroupName) -> Result<Option<Group>, StoreError> {
+        self.find_group_impl(name).await
+    }
+
+    async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
+        self.list_groups_impl().await
+    }
+
+    async fn add_member(
+        &self,
+        group: GroupId,
+        member: Member,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.add_member_impl(group, member, audit).await
+    }
+
+    async fn remove_member(
+        &self,
+        group: GroupId,
+        member: Member,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.remove_member_impl(group, member, audit).await
+    }
+
+    async fn members(&self, group: GroupId) -> Result<Vec<Member>, StoreError> {
+        self.members_impl(group).await
+    }
+
+    async fn groups_of_user(&self, user: UserId) -> Result<Vec<GroupId>, StoreError> {
+        self.groups_of_user_impl(user).await
+    }
+
+    async fn group_parents(&self) -> Result<HashMap<GroupId, Vec<GroupId>>, StoreError> {
+        self.group_parents_impl().await
+    }
+
+    // Policy -------------------------------------------------------------------------------
+
+    async fn policy(&self) -> Result<SsprPolicy, StoreError> {
+        self.policy_impl().await
+    }
+
+    async fn put_policy(&self, policy: &SsprPolicy, audit: &AuditEvent) -> Result<(), StoreError> {
+        self.put_policy_impl(policy, audit).await
+    }
+
+    // Audit --------------------------------------------------------------------------------
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord, StoreError> {
+        let mut tx = self.begin().await?;
+        let record = audit::append(&mut tx, event).await?;
+        commit(tx).await?;
+        Ok(record)
+    }
+
+    async fn audit_page(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_page_impl(after_seq, limit).await
+    }
+
+    // Sessions -----------------------------------------------------------------------------
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.create_session_impl(session).await
+    }
+
+    async fn live_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        self.live_session_impl(id_hash, now).await
+    }
+
+    async fn revoke_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.revoke_session_impl(id_hash).await
+    }
+
+    async fn revoke_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
+        self.revoke_user_sessions_impl(user).await
+    }
+
+    // Outbox -------------------------------------------------------------------------------
+
+    async fn enqueue(&self, message: &NewOutboxMessage) -> Result<uuid::Uuid, StoreError> {
+        self.enqueue_impl(message).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.claim_outbox_impl(now, lease, limit).await
+    }
+
+    async fn mark_sent(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.mark_sent_impl(id, at).await
+    }
+
+    async fn mark_failed(
+        &self,
+        id: uuid::Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        self.mark_failed_impl(id, error, retry_at).await
+    }
+
+    async fn recent_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.recent_outbox_impl(limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings of `SQLITE_PRAGMAS` hold on every pooled connection, not just the first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_connections_get_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sspr.db", dir.path().display());
+        let store = SqlStore::connect(&url, 3).await.unwrap();
+        // Hold three connections at once, so that three were opened.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(store.pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let text = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
+            let int = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+            let mode = text("PRAGMA journal_mode")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            // 2 = FULL
+            let sync = int("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(sync, 2);
+            let fk = int("PRAGMA foreign_keys")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(fk, 1);
+            let busy = int("PRAGMA busy_timeout")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(busy, 5000);
+        }
+    }
+}
