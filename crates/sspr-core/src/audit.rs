@@ -9,6 +9,9 @@ use time::OffsetDateTime;
 /// that people who know Entra's audit log find their way here.
 pub mod events {
     pub const POLICY_CHANGED: &str = "Self-service password reset policy changes";
+    pub const PASSWORD_POLICY_CHANGED: &str = "Password protection policy changes";
+    pub const CHANGE_PASSWORD: &str = "Change password (self-service)";
+    pub const BREACHED_IMPORT: &str = "Import breached-password corpus";
     pub const ADD_USER: &str = "Add user";
     pub const UPDATE_USER: &str = "Update user";
     pub const DELETE_USER: &str = "Delete user";

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::{AuditEvent, AuditRecord};
+use crate::policy::password::PasswordPolicy;
 use crate::{
     Group, GroupId, GroupName, LockoutState, NewGroup, NewUser, PasswordHash, SsprPolicy, User,
     UserId, Username,
@@ -243,6 +244,13 @@ pub trait Store: Send + Sync {
     /// The stored SSPR policy, or the defaults when none was ever stored.
     async fn policy(&self) -> Result<SsprPolicy, StoreError>;
     async fn put_policy(&self, policy: &SsprPolicy, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// The stored password policy (with the custom banned terms), or the defaults.
+    async fn password_policy(&self) -> Result<PasswordPolicy, StoreError>;
+    async fn put_password_policy(
+        &self,
+        policy: &PasswordPolicy,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
 
     // Audit ----------------------------------------------------------------------------------
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord, StoreError>;
@@ -281,4 +289,15 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Newest first.
     async fn recent_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Breached passwords
+
+/// An approximate-membership set of passwords known from breaches (SPEC §3), such as the Have I
+/// Been Pwned corpus. A `true` answer may rarely be a false positive (about 1 in 65,536); a
+/// `false` answer is certain for the imported corpus. Implementations answer from memory in
+/// about a microsecond, so callers may ask synchronously; with nothing imported they say `false`.
+pub trait BreachedPasswords: Send + Sync {
+    fn is_breached(&self, password: &str) -> bool;
 }

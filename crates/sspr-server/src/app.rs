@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sspr_core::policy::lockout::LockoutPolicy;
-use sspr_core::ports::{Clock, Store, SystemClock};
+use sspr_core::ports::{BreachedPasswords, Clock, Store, SystemClock};
 use sspr_directory::HashPool;
+use sspr_directory::breached::BreachedCorpus;
 use sspr_notify::dev::DevFileChannel;
 use sspr_notify::worker::{OutboxWorker, RetryPolicy};
 use sspr_store::SqlStore;
@@ -43,6 +44,20 @@ pub async fn open_store(loaded: &Loaded) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
+/// The breached-password corpus imported into `breached.dir` (empty until an import).
+pub fn breached_corpus(loaded: &Loaded) -> anyhow::Result<Arc<dyn BreachedPasswords>> {
+    Ok(Arc::new(open_corpus(loaded)?))
+}
+
+fn open_corpus(loaded: &Loaded) -> anyhow::Result<BreachedCorpus> {
+    BreachedCorpus::open(&loaded.breached_dir).with_context(|| {
+        format!(
+            "cannot load the breached-password corpus in {}",
+            loaded.breached_dir.display()
+        )
+    })
+}
+
 pub fn hash_pool(loaded: &Loaded) -> anyhow::Result<HashPool> {
     HashPool::start(
         loaded.hash_params(),
@@ -57,6 +72,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     worker: Option<OutboxWorker>,
+    corpus: BreachedCorpus,
+    corpus_reload: Duration,
     grace: Duration,
 }
 
@@ -70,6 +87,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let key = crate::keys::load_or_create(&loaded.key_file)?;
+        let corpus = open_corpus(loaded)?;
         let c = &loaded.config;
         let settings = WebSettings {
             public_base_url: c.server.public_base_url.trim_end_matches('/').to_owned(),
@@ -92,6 +110,8 @@ impl Application {
             },
             templates: Arc::new(sspr_web::templates::Templates::new()),
             metrics: sspr_web::telemetry::metrics_handle(),
+            breached: Arc::new(corpus.clone()),
+            custom_banned: Arc::default(),
         };
         let router = sspr_web::router(state).map_err(|e| anyhow::anyhow!(e))?;
         let worker = match c.delivery.mode {
@@ -117,6 +137,8 @@ impl Application {
             listener,
             router,
             worker,
+            corpus,
+            corpus_reload: Duration::from_secs(c.breached.reload_seconds),
             grace: Duration::from_secs(c.server.shutdown_grace_seconds),
         })
     }
@@ -137,6 +159,11 @@ impl Application {
         let worker = self
             .worker
             .map(|w| tokio::spawn(w.run(Duration::from_millis(500), stop_rx.clone())));
+        let reloader = tokio::spawn(reload_corpus(
+            self.corpus,
+            self.corpus_reload,
+            stop_rx.clone(),
+        ));
         let mut grace_rx = stop_rx.clone();
         let grace = self.grace;
         let serve = axum::serve(
@@ -161,7 +188,31 @@ impl Application {
         if let Some(w) = worker {
             let _ = w.await;
         }
+        reloader.abort();
         Ok(())
+    }
+}
+
+/// Picks up a new `sspr breached import` while serving. Loading runs on a blocking thread: a
+/// large corpus takes a moment to read.
+async fn reload_corpus(corpus: BreachedCorpus, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let c = corpus.clone();
+        match tokio::task::spawn_blocking(move || c.reload_if_changed()).await {
+            Ok(Ok(true)) => {
+                let s = corpus.status();
+                tracing::info!(entries = s.entries, generation = ?s.generation, "loaded a new breached-password corpus");
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot load the new breached-password corpus; keeping the current one")
+            }
+            Err(e) => tracing::warn!(error = %e, "breached-password reload task failed"),
+        }
     }
 }
 

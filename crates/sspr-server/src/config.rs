@@ -26,7 +26,26 @@ pub struct Config {
     pub organisation: OrganisationConfig,
     pub keys: KeysConfig,
     pub lockout: LockoutConfig,
+    pub breached: BreachedConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreachedConfig {
+    /// Where `sspr breached import` writes the filter set; default `<data_dir>/breached`.
+    pub dir: Option<PathBuf>,
+    /// How often a running server looks for a newer import.
+    pub reload_seconds: u64,
+}
+
+impl Default for BreachedConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            reload_seconds: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +149,7 @@ impl Default for Config {
             organisation: OrganisationConfig::default(),
             keys: KeysConfig::default(),
             lockout: LockoutConfig::default(),
+            breached: BreachedConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -218,6 +238,7 @@ const SECTIONS: &[&str] = &[
     "organisation",
     "keys",
     "lockout",
+    "breached",
     "log",
 ];
 
@@ -236,6 +257,7 @@ pub struct Loaded {
     pub trusted_proxies: Vec<IpNet>,
     pub key_file: PathBuf,
     pub outbox_file: PathBuf,
+    pub breached_dir: PathBuf,
 }
 
 fn figment(file: Option<&Path>) -> Figment {
@@ -458,6 +480,18 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         .outbox_file
         .clone()
         .unwrap_or_else(|| config.data_dir.join("outbox.jsonl"));
+    if !(1..=86_400).contains(&config.breached.reload_seconds) {
+        return Err(invalid(
+            f,
+            "breached.reload_seconds",
+            "must be between 1 and 86400",
+        ));
+    }
+    let breached_dir = config
+        .breached
+        .dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("breached"));
     Ok(Loaded {
         config,
         database_url,
@@ -465,6 +499,7 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         trusted_proxies,
         key_file,
         outbox_file,
+        breached_dir,
     })
 }
 

@@ -34,6 +34,7 @@ use sqlx::{Any, AnyPool, Transaction};
 use time::{Duration, OffsetDateTime};
 
 use sspr_core::audit::{AuditEvent, AuditRecord};
+use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{
     Member, NewOutboxMessage, OutboxMessage, ProfileUpdate, Session, Store, StoreError,
 };
@@ -343,6 +344,18 @@ impl Store for SqlStore {
 
     async fn put_policy(&self, policy: &SsprPolicy, audit: &AuditEvent) -> Result<(), StoreError> {
         self.put_policy_impl(policy, audit).await
+    }
+
+    async fn password_policy(&self) -> Result<PasswordPolicy, StoreError> {
+        self.password_policy_impl().await
+    }
+
+    async fn put_password_policy(
+        &self,
+        policy: &PasswordPolicy,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.put_password_policy_impl(policy, audit).await
     }
 
     // Audit --------------------------------------------------------------------------------

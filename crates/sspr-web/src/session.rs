@@ -93,3 +93,28 @@ impl FromRequestParts<AppState> for CurrentUser {
         Ok(Self(user.filter(|u| u.enabled)))
     }
 }
+
+/// A signed-in administrator holding one of the roles a route allows; anyone else gets 401
+/// (not signed in) or 403 (signed in without the role).
+pub fn require_role(
+    user: Option<User>,
+    allowed: &[sspr_core::AdminRole],
+) -> Result<User, ApiError> {
+    use axum::http::StatusCode;
+    let Some(user) = user else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+            "Sign in first.",
+        ));
+    };
+    if user.roles.iter().any(|r| allowed.contains(r)) {
+        Ok(user)
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Your account may not do this.",
+        ))
+    }
+}

@@ -2,8 +2,10 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use sspr_core::crypto::ServerKey;
+use sspr_core::policy::banned::BannedList;
 use sspr_core::policy::lockout::LockoutPolicy;
-use sspr_core::ports::{Clock, PasswordHasher, Store};
+use sspr_core::policy::password::PasswordPolicy;
+use sspr_core::ports::{BreachedPasswords, Clock, PasswordHasher, Store};
 
 use crate::templates::Templates;
 
@@ -51,6 +53,27 @@ pub struct AppState {
     pub lockout: LockoutPolicy,
     pub templates: Arc<Templates>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub breached: Arc<dyn BreachedPasswords>,
+    pub custom_banned: Arc<CustomListCache>,
+}
+
+/// The administrator's custom banned terms, indexed once per change of the list rather than
+/// on every password check.
+#[derive(Default)]
+pub struct CustomListCache(std::sync::Mutex<Option<(Vec<String>, Arc<BannedList>)>>);
+
+impl CustomListCache {
+    pub fn get(&self, policy: &PasswordPolicy) -> Arc<BannedList> {
+        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((terms, list)) if *terms == policy.custom_banned_terms => Arc::clone(list),
+            _ => {
+                let list = Arc::new(BannedList::new(&policy.custom_banned_terms));
+                *cached = Some((policy.custom_banned_terms.clone(), Arc::clone(&list)));
+                list
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Rules, as pure functions over domain values.
 
+pub mod banned;
 pub mod eligibility;
 pub mod groups;
 pub mod lockout;

@@ -1,5 +1,7 @@
-//! The base password policy of SPEC §3 for cloud-only users: length, allowed characters and
-//! character classes. (Banned-password scoring and the breached corpus build on this.)
+//! The password policy of SPEC §3: the base rules for cloud-only users (length, allowed
+//! characters, character classes, history) and the switches of password protection (the
+//! custom banned list, the breached corpus). The checks themselves are in
+//! `service::passwords`, which combines these rules with `policy::banned` and the corpus.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,12 @@ pub struct PasswordPolicy {
     pub require_three_classes: bool,
     /// How many previous passwords may not be reused (0–24).
     pub history: u8,
+    /// Reject passwords that score too low against the administrator's custom terms.
+    pub enforce_custom_list: bool,
+    /// The administrator's banned terms: ≤ 1000, each 4–16 characters.
+    pub custom_banned_terms: Vec<String>,
+    /// Reject passwords found in the imported breached-password corpus.
+    pub check_breached: bool,
 }
 
 impl Default for PasswordPolicy {
@@ -24,6 +32,9 @@ impl Default for PasswordPolicy {
             allow_unicode: false,
             require_three_classes: true,
             history: 1,
+            enforce_custom_list: true,
+            custom_banned_terms: Vec::new(),
+            check_breached: true,
         }
     }
 }
@@ -37,6 +48,14 @@ pub enum PasswordProblem {
     DisallowedCharacter,
     TooFewClasses,
     Reused,
+    /// Equal to the password being replaced (a change).
+    SameAsCurrent,
+    /// Too close to a commonly used password or to the user's or organisation's names.
+    EasilyGuessed,
+    /// Contains terms the administrator has blocked.
+    BlockedByAdministrator,
+    /// Found in a known data breach.
+    Breached,
 }
 
 impl std::fmt::Display for PasswordProblem {
@@ -51,6 +70,18 @@ impl std::fmt::Display for PasswordProblem {
                 "mix at least three of: upper-case letters, lower-case letters, digits, symbols",
             ),
             PasswordProblem::Reused => f.write_str("choose a password you have not used recently"),
+            PasswordProblem::SameAsCurrent => {
+                f.write_str("choose a password different from your current one")
+            }
+            PasswordProblem::EasilyGuessed => f.write_str(
+                "your password contains a word, phrase or pattern that makes it easy to guess",
+            ),
+            PasswordProblem::BlockedByAdministrator => f.write_str(
+                "your password contains words or characters your administrator has blocked",
+            ),
+            PasswordProblem::Breached => f.write_str(
+                "this password has appeared in a data breach; choose one nobody else uses",
+            ),
         }
     }
 }
@@ -72,6 +103,9 @@ impl PasswordPolicy {
                 message: "must be between 0 and 24".into(),
             });
         }
+        if let Err(bad) = crate::policy::banned::validate_custom_terms(&self.custom_banned_terms) {
+            errors.extend(bad);
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -79,8 +113,8 @@ impl PasswordPolicy {
         }
     }
 
-    /// The rules a candidate password breaks (empty when it passes). History is checked by
-    /// the caller, which holds the hashes.
+    /// The base rules a candidate password breaks (empty when it passes). Banned terms, the
+    /// breached corpus and the history are checked by `service::passwords`.
     pub fn check(&self, password: &str) -> Vec<PasswordProblem> {
         let mut problems = Vec::new();
         let len = password.chars().count();

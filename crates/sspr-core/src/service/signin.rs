@@ -90,7 +90,9 @@ impl SignIn<'_> {
         now: OffsetDateTime,
         client_ip: Option<&str>,
     ) -> Result<(), SignInError> {
-        for _ in 0..8 {
+        // Every lost race means another failure was counted, so with N sign-ins racing on one
+        // account this loops at most N times; the bound only guards against a broken store.
+        for _ in 0..64 {
             let next = self.lockout.after_failure(user.lockout, now);
             if next == user.lockout {
                 return Ok(());

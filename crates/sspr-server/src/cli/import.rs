@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sspr_core::audit::{AuditEvent, Outcome, events};
-use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{Member, PasswordHasher, Store};
 use sspr_core::{
     AdminRole, DisplayName, EmailAddress, GroupId, GroupName, NewUser, PhoneNumber, Username,
@@ -53,7 +52,7 @@ struct Row {
 fn parse_row(
     get: &dyn Fn(&str) -> Option<String>,
     groups: &HashMap<String, GroupId>,
-    policy: &PasswordPolicy,
+    rules: &sspr_core::service::passwords::PasswordRules<'_>,
 ) -> Result<Row, Vec<String>> {
     let mut errors = Vec::new();
     let field = |name: &str| {
@@ -158,7 +157,15 @@ fn parse_row(
     // Passwords are taken exactly as written (no trimming): spaces may be part of them.
     let password = get("password").filter(|p| !p.is_empty());
     if let Some(pw) = &password {
-        let problems = policy.check(pw);
+        // The row's own names count against the password, as they will for the user.
+        let local = username
+            .as_ref()
+            .map(|u| u.as_str().split('@').next().unwrap_or("").to_owned());
+        let names: Vec<&str> = [&first_name, &last_name, &local]
+            .into_iter()
+            .filter_map(|n| n.as_deref())
+            .collect();
+        let problems = rules.check_with_names(pw, &names);
         if !problems.is_empty() {
             errors.push(format!(
                 "password: {}",
@@ -226,7 +233,8 @@ pub async fn run(loaded: &Loaded, args: ImportArgs) -> Result<(), Failure> {
         .into_iter()
         .map(|g| (g.name.as_str().to_lowercase(), g.id))
         .collect();
-    let policy = PasswordPolicy::default();
+    let owned_rules = super::rules::Rules::load(loaded, &store).await?;
+    let rules = owned_rules.rules();
     let mut rows: Vec<Row> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -247,7 +255,7 @@ pub async fn run(loaded: &Loaded, args: ImportArgs) -> Result<(), Failure> {
                 .and_then(|i| record.get(i))
                 .map(str::to_owned)
         };
-        match parse_row(&get, &groups, &policy) {
+        match parse_row(&get, &groups, &rules) {
             Ok(row) => {
                 let name = row.user.username.to_string();
                 if let Some(first) = seen.insert(name.clone(), line) {

@@ -1,11 +1,14 @@
 //! The `sspr` command line.
 
 mod audit;
+mod breached;
 mod demo;
 mod groups;
 mod import;
 mod output;
+mod password_policy;
 mod policy;
+mod rules;
 mod users;
 
 use std::path::PathBuf;
@@ -62,6 +65,21 @@ pub enum Command {
     Policy {
         #[command(subcommand)]
         command: policy::PolicyCommand,
+    },
+    /// Show or change the password policy (length, classes, history, password protection).
+    PasswordPolicy {
+        #[command(subcommand)]
+        command: password_policy::PasswordPolicyCommand,
+    },
+    /// Manage the custom banned-password terms.
+    BannedTerms {
+        #[command(subcommand)]
+        command: password_policy::BannedTermsCommand,
+    },
+    /// Import or inspect the breached-password corpus (e.g. Have I Been Pwned's SHA-1 list).
+    Breached {
+        #[command(subcommand)]
+        command: breached::BreachedCommand,
     },
     /// Work with the tamper-evident audit log.
     Audit {
@@ -170,6 +188,9 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Group { command } => groups::run(&loaded, command).await,
         Command::Policy { command } => policy::run(&loaded, command).await,
         Command::Audit { command } => audit::run(&loaded, command).await,
+        Command::Breached { command } => breached::run(&loaded, command).await,
+        Command::PasswordPolicy { command } => password_policy::run_policy(&loaded, command).await,
+        Command::BannedTerms { command } => password_policy::run_terms(&loaded, command).await,
         Command::Import(args) => import::run(&loaded, args).await,
     }
 }

@@ -5,9 +5,8 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::{Args, Subcommand};
 use sspr_core::audit::{AuditEvent, Outcome, events};
-use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::Store;
-use sspr_core::service::passwords::{SetPasswordError, set_password};
+use sspr_core::service::passwords::{SetBy, SetPasswordError, set_password};
 use sspr_core::{AdminRole, DisplayName, EmailAddress, NewUser, PhoneNumber, User, Username};
 
 use super::output::{UserView, print_json, print_table};
@@ -196,9 +195,10 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
             } else {
                 None
             };
-            let policy = PasswordPolicy::default();
+            let rules = super::rules::Rules::load(loaded, &store).await?;
             if let Some(pw) = &password {
-                let problems = policy.check(pw);
+                // Check before creating the user, so a refused password creates nothing.
+                let problems = rules.rules().check(pw, None);
                 if !problems.is_empty() {
                     return Err(policy_failure(SetPasswordError::Policy(problems)));
                 }
@@ -216,9 +216,17 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
                 let audit = AuditEvent::new(events::ADMIN_RESET_PASSWORD, Outcome::Success)
                     .actor(&actor)
                     .target(created.username.as_str());
-                set_password(&store, &pool, &policy, &created, &pw, &audit)
-                    .await
-                    .map_err(policy_failure)?;
+                set_password(
+                    &store,
+                    &pool,
+                    &rules.rules(),
+                    &created,
+                    &pw,
+                    SetBy::OnBehalf,
+                    &audit,
+                )
+                .await
+                .map_err(policy_failure)?;
             }
             println!("created user {} ({})", created.username, created.id);
             Ok(())
@@ -287,12 +295,14 @@ pub async fn run(loaded: &Loaded, command: UserCommand) -> Result<(), Failure> {
             let audit = AuditEvent::new(events::ADMIN_RESET_PASSWORD, Outcome::Success)
                 .actor(&actor)
                 .target(user.username.as_str());
+            let rules = super::rules::Rules::load(loaded, &store).await?;
             set_password(
                 &store,
                 &pool,
-                &PasswordPolicy::default(),
+                &rules.rules(),
                 &user,
                 &password,
+                SetBy::OnBehalf,
                 &audit,
             )
             .await

@@ -408,3 +408,113 @@ fn help_explains_each_command() {
         assert!(text.contains(cmd), "{cmd} missing from user help");
     }
 }
+
+#[test]
+fn password_protection_from_the_command_line() {
+    let env = Env::new();
+    env.ok(&["user", "add", "ada", "--display-name", "Ada Lovelace"]);
+
+    let e = env.err(&["banned-terms", "add", "contoso", "abc"]);
+    assert!(e.contains("not changed") && e.contains("abc"), "{e}");
+    assert_eq!(
+        env.ok(&["banned-terms", "list", "--json"]).trim(),
+        "[]",
+        "nothing stored"
+    );
+    let out = env.ok(&["banned-terms", "add", "contoso", "london", "CONTOSO"]);
+    assert!(out.contains("2 terms added"), "duplicates dropped: {out}");
+
+    let set = |pw: &str| {
+        env.run_stdin(
+            &["user", "set-password", "ada", "--password-stdin"],
+            &format!("{pw}\n"),
+        )
+    };
+    let out = set("C0ntos0@London");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("blocked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = set("Lovelace!2024");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("easy to guess"),
+        "the user's own name"
+    );
+
+    env.ok(&["banned-terms", "remove", "london"]);
+    let terms: serde_json::Value =
+        serde_json::from_str(&env.ok(&["banned-terms", "list", "--json"])).unwrap();
+    assert_eq!(terms, serde_json::json!(["contoso"]));
+
+    let e = env.err(&["password-policy", "set", "min_length=4"]);
+    assert!(e.contains("min_length"), "{e}");
+    env.ok(&["password-policy", "set", "min_length=16", "history=3"]);
+    let out = set("Short-Phrase-41");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at least 16"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.ok(&["password-policy", "show", "--json"])).unwrap();
+    assert_eq!(shown["min_length"], 16);
+    assert_eq!(shown["history"], 3);
+    env.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn breached_import_reports_bad_lines_and_is_enforced() {
+    let env = Env::new();
+    env.ok(&["user", "add", "ada", "--display-name", "Ada Lovelace"]);
+    let out = env.ok(&["breached", "status"]);
+    assert!(out.contains("no breached-password corpus"), "{out}");
+    // SHA-1("Zebra-Quantum-Harbour-19") in HIBP form, a damaged line, and a plain password.
+    let sha1 = hex::encode_upper(sspr_directory::breached::password_sha1(
+        "Zebra-Quantum-Harbour-19",
+    ));
+    let other = hex::encode(sspr_directory::breached::password_sha1(
+        "Marmalade-Sky-Piano-88",
+    ));
+    let file = env.dir.path().join("pwned.txt");
+    std::fs::write(&file, format!("{sha1}:42\nnot-a-hash:12\n{other}:3\n")).unwrap();
+    let out = env.run(&[
+        "breached",
+        "import",
+        file.to_str().unwrap(),
+        "--format",
+        "hibp",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("1 bad"), "{text}");
+    assert!(text.contains("line 2"), "the bad line is named: {text}");
+    let status = env.ok(&["breached", "status"]);
+    assert!(status.contains("2 distinct entries"), "{status}");
+
+    for pw in ["Zebra-Quantum-Harbour-19", "Marmalade-Sky-Piano-88"] {
+        let out = env.run_stdin(
+            &["user", "set-password", "ada", "--password-stdin"],
+            &format!("{pw}\n"),
+        );
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("data breach"),
+            "{pw}"
+        );
+    }
+    let out = env.run_stdin(
+        &["user", "set-password", "ada", "--password-stdin"],
+        "Velvet-Canyon-Lantern-63\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -67,6 +67,7 @@ pub fn config_in(dir: &std::path::Path, opts: &Options) -> Config {
     c.hashing.workers = opts.workers;
     c.hashing.queue = opts.queue;
     c.organisation.name = "Example Org".into();
+    c.breached.reload_seconds = 1;
     c
 }
 

@@ -6,5 +6,6 @@ mod demo;
 mod helpers;
 mod http_basics;
 mod outbox;
+mod passwords;
 mod shutdown;
 mod signin;

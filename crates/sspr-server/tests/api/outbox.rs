@@ -30,15 +30,23 @@ async fn queued_messages_reach_the_dev_outbox_file_and_page() {
     assert_eq!(line["to"], "ada@example.org");
     assert_eq!(line["subject"], "Your code");
 
-    let page: serde_json::Value = app
-        .client
-        .get(app.url("/dev/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The file is written before the row is marked sent; wait for both (bounded).
+    let mut page = serde_json::Value::Null;
+    for _ in 0..100 {
+        page = app
+            .client
+            .get(app.url("/dev/outbox"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page[0]["status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(page[0]["to"], "ada@example.org");
     assert_eq!(page[0]["body"], "Your code is 12345678");
     assert_eq!(page[0]["status"], "sent");

@@ -10,6 +10,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
             include_str!("../../assets/sspr.css"),
             "text/css; charset=utf-8",
         ),
+        "password-feedback.js" => (
+            include_str!("../../assets/password-feedback.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

@@ -1,5 +1,6 @@
 //! The router: every route of the service and the middleware stack around them.
 
+mod api_password;
 mod api_session;
 mod assets;
 mod dev;
@@ -38,9 +39,16 @@ pub fn router(state: AppState) -> Result<Router, String> {
         )
         .route("/signout", post(pages::signout))
         .route("/me", get(pages::me))
+        .route("/me/password", post(pages::change_password))
         .route(
             "/api/v1/session",
             post(api_session::create).delete(api_session::delete),
+        )
+        .route("/api/v1/password/check", post(api_password::check))
+        .route("/api/v1/me/password", post(api_password::change))
+        .route(
+            "/api/v1/admin/password-policy",
+            get(api_password::get_policy).put(api_password::put_policy),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

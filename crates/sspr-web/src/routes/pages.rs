@@ -121,13 +121,97 @@ pub async fn me(
     ctx: RequestContext,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
+    match user {
+        Ok(CurrentUser(Some(u))) => render_me(&state, &ctx, &u, StatusCode::OK, None, &[]).await,
+        Ok(CurrentUser(None)) => Redirect::to("/signin").into_response(),
+        Err(e) => error_page(&state, &ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// `POST /me/password`: the change-password form (works without JavaScript; with it, the
+/// page shows each rule's state while the user types).
+pub async fn change_password(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    user: Result<CurrentUser, ApiError>,
+    Form(form): Form<ChangeForm>,
+) -> Response {
     let user = match user {
         Ok(CurrentUser(Some(u))) => u,
         Ok(CurrentUser(None)) => return Redirect::to("/signin").into_response(),
         Err(e) => return error_page(&state, &ctx, e),
     };
+    if form.new != form.confirm {
+        let errors = ["The new password and its confirmation differ.".to_owned()];
+        return render_me(
+            &state,
+            &ctx,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            &errors,
+        )
+        .await;
+    }
+    match crate::routes::api_password::change_password(
+        &state,
+        &ctx,
+        &user,
+        &form.current,
+        &form.new,
+    )
+    .await
+    {
+        Ok(cookie) => {
+            let page = render_me(
+                &state,
+                &ctx,
+                &user,
+                StatusCode::OK,
+                Some("Your password was changed. Other devices were signed out."),
+                &[],
+            )
+            .await;
+            (jar.add(cookie), page).into_response()
+        }
+        Err(e) if e.status.is_client_error() => {
+            let mut errors = vec![e.message.clone()];
+            if let Some(reasons) = e.extra.as_ref().and_then(|x| x["reasons"].as_array()) {
+                errors = reasons
+                    .iter()
+                    .filter_map(|r| r["message"].as_str())
+                    .map(|m| {
+                        let mut c = m.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().chain(c).collect::<String>() + ".")
+                            .unwrap_or_default()
+                    })
+                    .collect();
+            }
+            render_me(&state, &ctx, &user, e.status, None, &errors).await
+        }
+        Err(e) => error_page(&state, &ctx, e),
+    }
+}
+
+async fn render_me(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &sspr_core::User,
+    code: StatusCode,
+    notice: Option<&str>,
+    errors: &[String],
+) -> Response {
     let now = state.clock.now();
-    let status = match evaluate(state.store.as_ref(), &user, now).await {
+    let status = match evaluate(state.store.as_ref(), user, now).await {
         Ok(Ok(e)) => match e.registration {
             Registration::Registered => format!(
                 "Enabled. You are registered: a reset needs {} verification method{}.",
@@ -147,10 +231,10 @@ pub async fn me(
             "Not available for administrator accounts here.".to_owned()
         }
         Ok(Err(_)) => "Not enabled for your account. Contact your administrator.".to_owned(),
-        Err(e) => return error_page(&state, &ctx, ApiError::from(e).support(&ctx.support_code)),
+        Err(e) => return error_page(state, ctx, ApiError::from(e).support(&ctx.support_code)),
     };
     let mut methods: Vec<String> = Vec::new();
-    for m in prepopulated_methods(&user) {
+    for m in prepopulated_methods(user) {
         let hint = match m {
             sspr_core::MethodType::Email => user
                 .email
@@ -171,9 +255,9 @@ pub async fn me(
     }
     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
     render(
-        &state,
-        &ctx,
-        StatusCode::OK,
+        state,
+        ctx,
+        code,
         "me.html",
         context! {
             display_name => user.display_name.as_str(),
@@ -181,6 +265,9 @@ pub async fn me(
             roles => roles,
             sspr_status => status,
             methods => methods,
+            can_change_password => user.source == sspr_core::UserSource::Cloud && user.password_hash.is_some(),
+            notice => notice,
+            errors => errors.to_vec(),
         },
     )
 }

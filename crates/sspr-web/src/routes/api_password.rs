@@ -1,0 +1,304 @@
+//! Password routes: live feedback while typing, the self-service change, and the
+//! administrators' password-protection policy.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde::{Deserialize, Serialize};
+use sspr_core::audit::{AuditEvent, Outcome, events};
+use sspr_core::policy::banned::BannedList;
+use sspr_core::policy::password::PasswordPolicy;
+use sspr_core::service::passwords::{
+    PasswordPolicyUpdateError, PasswordRules, RuleCheck, SetBy, SetPasswordError, set_password,
+    update_password_policy,
+};
+use sspr_core::service::signin::SignInOutcome;
+use sspr_core::{AdminRole, User};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::middleware::RequestContext;
+use crate::routes::api_session::authenticate;
+use crate::session::{self, CurrentUser, require_role};
+
+const MAX_PASSWORD: usize = 1024;
+
+fn bad_json(r: JsonRejection, ctx: &RequestContext) -> ApiError {
+    ApiError::new(r.status(), "invalid_request", r.body_text()).support(&ctx.support_code)
+}
+
+/// Runs `f` with the password rules in force.
+async fn with_rules<T>(
+    state: &AppState,
+    f: impl FnOnce(&PasswordRules<'_>) -> T,
+) -> Result<T, ApiError> {
+    let policy = state.store.password_policy().await?;
+    let custom = state.custom_banned.get(&policy);
+    let rules = PasswordRules {
+        policy: &policy,
+        global: BannedList::global(),
+        custom: &custom,
+        breached: state.breached.as_ref(),
+        organisation: &state.settings.organisation_name,
+    };
+    Ok(f(&rules))
+}
+
+#[derive(Deserialize)]
+pub struct CheckRequest {
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct Strength {
+    /// zxcvbn's 0 (too guessable) to 4 (very unguessable).
+    score: u8,
+    warning: Option<String>,
+    suggestions: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct CheckResponse {
+    accepted: bool,
+    rules: Vec<RuleCheck>,
+    strength: Strength,
+}
+
+/// `POST /api/v1/password/check`: which rules a candidate passes, and how strong it is. For a
+/// signed-in user their names count; the answer never names a banned term.
+pub async fn check(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    CurrentUser(user): CurrentUser,
+    body: Result<Json<CheckRequest>, JsonRejection>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    let Json(body) = body.map_err(|r| bad_json(r, &ctx))?;
+    if body.password.len() > MAX_PASSWORD {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "A password has at most 256 characters.",
+        )
+        .support(&ctx.support_code));
+    }
+    let rules = with_rules(&state, |r| r.explain(&body.password, user.as_ref()))
+        .await
+        .map_err(|e| e.support(&ctx.support_code))?;
+    let mut inputs: Vec<&str> = vec![state.settings.organisation_name.as_str()];
+    if let Some(u) = &user {
+        inputs.push(u.username.as_str());
+        inputs.push(u.display_name.as_str());
+        inputs.extend(u.first_name.as_deref());
+        inputs.extend(u.last_name.as_deref());
+    }
+    let estimate = zxcvbn::zxcvbn(&body.password, &inputs);
+    let feedback = estimate.feedback();
+    Ok(Json(CheckResponse {
+        accepted: rules.iter().all(|r| r.passed),
+        rules,
+        strength: Strength {
+            score: u8::from(estimate.score()),
+            warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+            suggestions: feedback
+                .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ChangeRequest {
+    current: String,
+    new: String,
+}
+
+/// Maps a refused password to `422 password_policy` with one reason per broken rule.
+pub fn policy_error(e: SetPasswordError, ctx: &RequestContext) -> ApiError {
+    match e {
+        SetPasswordError::Policy(problems) => {
+            let mut err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "password_policy",
+                "The new password does not meet the password policy.",
+            );
+            err.extra = Some(serde_json::json!({
+                "reasons": problems
+                    .iter()
+                    .map(|p| serde_json::json!({"rule": p, "message": p.to_string()}))
+                    .collect::<Vec<_>>(),
+            }));
+            err
+        }
+        SetPasswordError::DirectoryUser => ApiError::new(
+            StatusCode::CONFLICT,
+            "directory_user",
+            "Your password is managed by your organisation's directory.",
+        ),
+        SetPasswordError::Hash(h) => ApiError::from(h),
+        SetPasswordError::Store(s) => ApiError::from(s),
+    }
+    .support(&ctx.support_code)
+}
+
+/// Changes a signed-in user's password: the current one is checked like a sign-in (a wrong
+/// one counts toward smart lockout), then every rule applies; on success every session of the
+/// user is revoked and a fresh one is returned, so other devices are signed out.
+pub async fn change_password(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &User,
+    current: &str,
+    new: &str,
+) -> Result<axum_extra::extract::cookie::Cookie<'static>, ApiError> {
+    if new.len() > MAX_PASSWORD {
+        return Err(policy_error(
+            SetPasswordError::Policy(vec![
+                sspr_core::policy::password::PasswordProblem::TooLong {
+                    max: PasswordPolicy::MAX_LENGTH,
+                },
+            ]),
+            ctx,
+        ));
+    }
+    let user: User = match authenticate(state, ctx, user.username.as_str(), current).await? {
+        SignInOutcome::Success(u) => *u,
+        SignInOutcome::InvalidCredentials => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Your current password is not correct.",
+            )
+            .support(&ctx.support_code));
+        }
+        SignInOutcome::Locked { .. } => {
+            return Err(ApiError::new(
+                StatusCode::LOCKED,
+                "locked",
+                "Your account is temporarily locked to prevent unauthorized use. Try again later.",
+            )
+            .support(&ctx.support_code));
+        }
+    };
+    let mut audit = AuditEvent::new(events::CHANGE_PASSWORD, Outcome::Success)
+        .actor(user.username.as_str())
+        .target(user.username.as_str());
+    audit.client_ip = ctx.client_ip.map(|ip| ip.to_string());
+    audit.user_agent = ctx.user_agent.clone();
+    audit.correlation_id = Some(ctx.support_code.clone());
+    let policy = state
+        .store
+        .password_policy()
+        .await
+        .map_err(|e| ApiError::from(e).support(&ctx.support_code))?;
+    let custom = state.custom_banned.get(&policy);
+    let rules = PasswordRules {
+        policy: &policy,
+        global: BannedList::global(),
+        custom: &custom,
+        breached: state.breached.as_ref(),
+        organisation: &state.settings.organisation_name,
+    };
+    if let Err(e) = set_password(
+        state.store.as_ref(),
+        state.hasher.as_ref(),
+        &rules,
+        &user,
+        new,
+        SetBy::SelfChange,
+        &audit,
+    )
+    .await
+    {
+        if matches!(e, SetPasswordError::Policy(_)) {
+            // Entra's failure reason for a refused password; the rules, never the password.
+            let mut failed = audit.clone();
+            failed.outcome = Outcome::Failure;
+            failed.reason = Some("FuzzyPolicyViolationInvalidPassword".into());
+            failed.details = serde_json::json!({ "rules": e.to_string() });
+            let _ = state.store.append_audit(&failed).await;
+        }
+        return Err(policy_error(e, ctx));
+    }
+    state
+        .store
+        .revoke_user_sessions(user.id)
+        .await
+        .map_err(|e| ApiError::from(e).support(&ctx.support_code))?;
+    session::start(state, &user)
+        .await
+        .map_err(|e| e.support(&ctx.support_code))
+}
+
+/// `POST /api/v1/me/password` `{current, new}`.
+pub async fn change(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    CurrentUser(user): CurrentUser,
+    body: Result<Json<ChangeRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Some(user) = user else {
+        return Err(
+            ApiError::new(StatusCode::UNAUTHORIZED, "not_signed_in", "Sign in first.")
+                .support(&ctx.support_code),
+        );
+    };
+    let Json(body) = body.map_err(|r| bad_json(r, &ctx))?;
+    let cookie = change_password(&state, &ctx, &user, &body.current, &body.new).await?;
+    Ok((
+        jar.add(cookie),
+        Json(serde_json::json!({"status": "changed"})),
+    )
+        .into_response())
+}
+
+const POLICY_READERS: &[AdminRole] = &[
+    AdminRole::GlobalAdmin,
+    AdminRole::PasswordAdmin,
+    AdminRole::HelpdeskAdmin,
+    AdminRole::UserAdmin,
+    AdminRole::ReportsReader,
+];
+
+/// `GET /api/v1/admin/password-policy` (any admin role).
+pub async fn get_policy(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<PasswordPolicy>, ApiError> {
+    require_role(user, POLICY_READERS).map_err(|e| e.support(&ctx.support_code))?;
+    Ok(Json(state.store.password_policy().await.map_err(|e| {
+        ApiError::from(e).support(&ctx.support_code)
+    })?))
+}
+
+/// `PUT /api/v1/admin/password-policy` (global administrators): the whole policy, custom
+/// banned terms included; every bad field is reported, nothing is stored unless all are good.
+pub async fn put_policy(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    CurrentUser(user): CurrentUser,
+    body: Result<Json<PasswordPolicy>, JsonRejection>,
+) -> Result<Json<PasswordPolicy>, ApiError> {
+    let admin =
+        require_role(user, &[AdminRole::GlobalAdmin]).map_err(|e| e.support(&ctx.support_code))?;
+    let Json(policy) = body.map_err(|r| bad_json(r, &ctx))?;
+    match update_password_policy(state.store.as_ref(), &policy, admin.username.as_str()).await {
+        Ok(_) => Ok(Json(state.store.password_policy().await?)),
+        Err(PasswordPolicyUpdateError::Invalid(errors)) => {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_policy",
+                "Some settings are not valid; nothing was changed.",
+            );
+            e.extra = Some(serde_json::json!({ "fields": errors }));
+            Err(e.support(&ctx.support_code))
+        }
+        Err(PasswordPolicyUpdateError::Store(s)) => {
+            Err(ApiError::from(s).support(&ctx.support_code))
+        }
+    }
+}
