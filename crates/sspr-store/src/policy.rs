@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sspr_core::SsprPolicy;
 use sspr_core::audit::AuditEvent;
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::StoreError;
-use sspr_core::SsprPolicy;
 
 use crate::error::{self, corrupt};
 use crate::time_ms::now_ms;
@@ -70,7 +70,8 @@ impl SqlStore {
         policy: &SsprPolicy,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        self.put_setting(POLICY_KEY, "SSPR policy", policy, audit).await
+        self.put_setting(POLICY_KEY, "SSPR policy", policy, audit)
+            .await
     }
 
     pub(crate) async fn password_policy_impl(&self) -> Result<PasswordPolicy, StoreError> {

@@ -1391,6 +1391,38 @@ mod tests {
         assert_eq!(BannedList::new(&ok).len(), 3);
     }
 
+    #[test]
+    fn zz_tmp_realism() {
+        let g = BannedList::global();
+        for pw in ["Tr0ub4dor&3", "Summer2024!Fun", "Blank!2024#xyz", "CorrectHorseBatteryStaple", "Xk9#mP2$vL", "Zq8!wR4@nT6%", "MyDogRex2019!", "July 4 2018", "PasswordPotato", "xxPOLLxx99!", "p0LL23fb", "Kangaroo-Piano-17", "Wq7#Lp9@Zt", "Abcdefg1", "Welcome123!", "P@ssw0rd2024!", "Bl@nK-2024"] {
+            let v = score(pw, g, &empty(), &[]);
+            eprintln!("{pw:30} {:2} {} {:?}", v.score, v.accepted, v.matched);
+        }
+        // acceptance rate of random 12-char passwords from printable ASCII
+        let mut x: u64 = 12345;
+        let mut acc = 0; let total = 2000; let mut sum = 0;
+        for _ in 0..total {
+            let pw: String = (0..12).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; char::from(b'!' + (x % 94) as u8) }).collect();
+            let v = score(&pw, g, &empty(), &[]);
+            sum += v.score; if v.accepted { acc += 1; }
+        }
+        eprintln!("random printable 12: accepted {acc}/{total}, mean score {}", sum as f64 / total as f64);
+        let mut acc = 0; let mut sum = 0;
+        for _ in 0..total {
+            let pw: String = (0..12).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; char::from(b'a' + (x % 26) as u8) }).collect();
+            let v = score(&pw, g, &empty(), &[]);
+            sum += v.score; if v.accepted { acc += 1; }
+        }
+        eprintln!("random lowercase 12: accepted {acc}/{total}, mean score {}", sum as f64 / total as f64);
+        let mut acc = 0; let mut sum = 0;
+        for _ in 0..total {
+            let pw: String = (0..8).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; char::from(b'a' + (x % 26) as u8) }).collect();
+            let v = score(&pw, g, &empty(), &[]);
+            sum += v.score; if v.accepted { acc += 1; }
+        }
+        eprintln!("random lowercase 8: accepted {acc}/{total}, mean score {}", sum as f64 / total as f64);
+    }
+
     // ---- properties ----
 
     /// A small alphabet, with the substituted characters, so that random terms and passwords

@@ -43,8 +43,12 @@ impl Default for PasswordPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "rule")]
 pub enum PasswordProblem {
-    TooShort { min: u16 },
-    TooLong { max: u16 },
+    TooShort {
+        min: u16,
+    },
+    TooLong {
+        max: u16,
+    },
     DisallowedCharacter,
     TooFewClasses,
     Reused,

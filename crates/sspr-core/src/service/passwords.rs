@@ -85,11 +85,12 @@ impl PasswordRules<'_> {
     pub fn explain(&self, password: &str, user: Option<&User>) -> Vec<RuleCheck> {
         let problems = self.check(password, user);
         let failed = |pred: &dyn Fn(&PasswordProblem) -> bool| problems.iter().find(|p| pred(p));
-        let rule = |name: &'static str, ok_text: String, found: Option<&PasswordProblem>| RuleCheck {
-            rule: name,
-            passed: found.is_none(),
-            message: found.map_or(ok_text, ToString::to_string),
-        };
+        let rule =
+            |name: &'static str, ok_text: String, found: Option<&PasswordProblem>| RuleCheck {
+                rule: name,
+                passed: found.is_none(),
+                message: found.map_or(ok_text, ToString::to_string),
+            };
         let mut rules = vec![
             rule(
                 "length",
@@ -99,7 +100,10 @@ impl PasswordRules<'_> {
                     PasswordPolicy::MAX_LENGTH
                 ),
                 failed(&|p| {
-                    matches!(p, PasswordProblem::TooShort { .. } | PasswordProblem::TooLong { .. })
+                    matches!(
+                        p,
+                        PasswordProblem::TooShort { .. } | PasswordProblem::TooLong { .. }
+                    )
                 }),
             ),
             rule(
@@ -219,11 +223,11 @@ pub async fn update_password_policy(
     new: &PasswordPolicy,
     actor: &str,
 ) -> Result<Vec<String>, PasswordPolicyUpdateError> {
-    new.validate()
-        .map_err(PasswordPolicyUpdateError::Invalid)?;
+    new.validate().map_err(PasswordPolicyUpdateError::Invalid)?;
     let mut new = new.clone();
-    new.custom_banned_terms = crate::policy::banned::validate_custom_terms(&new.custom_banned_terms)
-        .map_err(PasswordPolicyUpdateError::Invalid)?;
+    new.custom_banned_terms =
+        crate::policy::banned::validate_custom_terms(&new.custom_banned_terms)
+            .map_err(PasswordPolicyUpdateError::Invalid)?;
     let old = store.password_policy().await?;
     let (old_v, new_v) = (
         serde_json::to_value(&old).unwrap_or_default(),

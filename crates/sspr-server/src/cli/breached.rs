@@ -47,13 +47,14 @@ pub enum BreachedCommand {
 fn progress_printer(total: Option<u64>) -> impl FnMut(Progress) {
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
-    let mut last = Instant::now();
+    let mut last: Option<Instant> = None;
     move |p: Progress| {
+        // Every phase change, and reading progress at most twice a second (the first at once).
         let phase_change = !matches!(p.phase, Phase::Reading);
-        if !phase_change && last.elapsed().as_millis() < 500 {
+        if !phase_change && last.is_some_and(|t| t.elapsed().as_millis() < 500) {
             return;
         }
-        last = Instant::now();
+        last = Some(Instant::now());
         let what = match p.phase {
             Phase::Reading => match total {
                 Some(t) if t > 0 => format!(

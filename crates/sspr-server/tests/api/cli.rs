@@ -518,3 +518,82 @@ fn breached_import_reports_bad_lines_and_is_enforced() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_killed_import_leaves_the_previous_corpus_in_service() {
+    let env = Env::new();
+    let first = env.dir.path().join("first.txt");
+    std::fs::write(&first, "Marmalade-Sky-Piano-88\n").unwrap();
+    env.ok(&[
+        "breached",
+        "import",
+        first.to_str().unwrap(),
+        "--format",
+        "plain",
+    ]);
+    let before = env.ok(&["breached", "status"]);
+    assert!(before.contains("1 distinct entries"), "{before}");
+
+    // An import reading from a pipe that we kill -9 halfway through.
+    let mut child = Command::new(sspr_bin())
+        .arg("--config")
+        .arg(env.config())
+        .args(["breached", "import", "-", "--format", "plain"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..200_000 {
+        writeln!(stdin, "leaked-password-{i}").unwrap();
+    }
+    stdin.flush().unwrap();
+    // Wait until it reports reading progress, then kill it without warning.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    use std::io::BufRead;
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("reading") {
+        line.clear();
+    }
+    assert!(line.contains("reading"), "progress is shown: {line}");
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(!child.wait().unwrap().success());
+    drop(stdin);
+
+    assert_eq!(
+        env.ok(&["breached", "status"]),
+        before,
+        "the previous corpus is still in service"
+    );
+    let out = env.run_stdin(
+        &[
+            "user",
+            "add",
+            "ada",
+            "--display-name",
+            "Ada",
+            "--password-stdin",
+        ],
+        "Marmalade-Sky-Piano-88\n",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data breach"));
+
+    // The next import works and replaces it.
+    let second = env.dir.path().join("second.txt");
+    std::fs::write(&second, "Velvet-Canyon-Lantern-63\nanother-leak\n").unwrap();
+    env.ok(&[
+        "breached",
+        "import",
+        second.to_str().unwrap(),
+        "--format",
+        "plain",
+    ]);
+    assert!(
+        env.ok(&["breached", "status"])
+            .contains("2 distinct entries")
+    );
+}
