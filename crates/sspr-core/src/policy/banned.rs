@@ -51,12 +51,18 @@
 //! # Speed
 //!
 //! Each [`BannedList`] carries a symmetric-delete index: every term and each of its
-//! single-character deletions is stored as a 64-bit hash → term id in one open-addressing table
-//! (8 bytes a slot, load ≤ 0.75). A password window is looked up by itself and by each of its
-//! single-character deletions, and every candidate is confirmed against the real term text with
-//! a Levenshtein ≤ 1 check, which discards hash collisions and transpositions. The cost of
-//! [`score`] grows with the password (about n·m² probes for n characters and longest term m) and
-//! barely with the list; callers should apply the base policy's 256-character limit first.
+//! single-character deletions is stored as (31 bits of a 64-bit hash, kind, term id) in one
+//! open-addressing table (8 bytes a slot, load ≤ 0.75, kept sorted by hash so that a miss stops
+//! early; about 130 bytes a term in all for random 4–16-character terms, so ~125 MiB for a
+//! million). A password window is looked up by itself and by each of its single-character
+//! deletions (polynomial prefix hashes make each key a few multiplications), and every candidate
+//! is confirmed against the real term text with a Levenshtein ≤ 1 check, which discards hash
+//! collisions and transpositions. Keys known to be absent are remembered per window, which
+//! saves about a third of the look-ups.
+//! The cost of [`score`] grows with the password (about n·m² look-ups for n characters and
+//! longest term m) and barely with the list: well under 50 µs for a 16-character password
+//! against 100,000 or 1,000,000 terms (`cargo bench -p sspr-core --bench banned`). Callers
+//! should apply the base policy's 256-character limit first.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -103,7 +109,9 @@ const WHOLE: u32 = 0;
 const DELETION: u32 = 1;
 
 /// A list of banned terms, normalised and deduplicated, with an index for exact and
-/// edit-distance-1 look-ups.
+/// edit-distance-1 look-ups. `BannedList::default()` is the empty list (e.g. a custom list that
+/// is not enforced).
+#[derive(Default)]
 pub struct BannedList {
     /// All terms, concatenated.
     text: String,
@@ -206,7 +214,11 @@ impl BannedList {
         list
     }
 
-    /// The shipped global list of common passwords, built on first use.
+    /// The shipped global list of common passwords (29,899 from zxcvbn's frequency list; see
+    /// `crates/sspr-core/data/README.md`), built on first use (a few milliseconds).
+    ///
+    /// It is not Microsoft's list, so some results differ from Entra's: `PasswordPotato` (U1,
+    /// accepted by Entra) scores 2 here because "potato" is on it, and `Abcdefg1` scores 1.
     pub fn global() -> &'static BannedList {
         static GLOBAL: OnceLock<BannedList> = OnceLock::new();
         GLOBAL.get_or_init(|| BannedList::new(GLOBAL_TERMS.lines()))
@@ -910,7 +922,7 @@ mod tests {
     }
 
     fn empty() -> BannedList {
-        BannedList::new(std::iter::empty::<&str>())
+        BannedList::default()
     }
 
     /// Score with the indexed implementation and check that the naive one agrees.
@@ -966,6 +978,8 @@ mod tests {
         assert_eq!(terms, ["l234", "password"]);
         assert!(empty().is_empty());
         assert_eq!(empty().len(), 0);
+        assert!(BannedList::new(["abc", " "]).is_empty());
+        assert!(!empty().contains("password"));
         assert!(
             !format!("{l:?}").contains("password"),
             "Debug must not reveal terms"
@@ -1389,38 +1403,6 @@ mod tests {
         let terms: Vec<String> = ["Contoso", "Fabrikam", "July"].map(String::from).to_vec();
         let ok = validate_custom_terms(&terms).unwrap();
         assert_eq!(BannedList::new(&ok).len(), 3);
-    }
-
-    #[test]
-    fn zz_tmp_realism() {
-        let g = BannedList::global();
-        for pw in ["Tr0ub4dor&3", "Summer2024!Fun", "Blank!2024#xyz", "CorrectHorseBatteryStaple", "Xk9#mP2$vL", "Zq8!wR4@nT6%", "MyDogRex2019!", "July 4 2018", "PasswordPotato", "xxPOLLxx99!", "p0LL23fb", "Kangaroo-Piano-17", "Wq7#Lp9@Zt", "Abcdefg1", "Welcome123!", "P@ssw0rd2024!", "Bl@nK-2024"] {
-            let v = score(pw, g, &empty(), &[]);
-            eprintln!("{pw:30} {:2} {} {:?}", v.score, v.accepted, v.matched);
-        }
-        // acceptance rate of random 12-char passwords from printable ASCII
-        let mut x: u64 = 12345;
-        let mut acc = 0; let total = 2000; let mut sum = 0;
-        for _ in 0..total {
-            let pw: String = (0..12).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; char::from(b'!' + (x % 94) as u8) }).collect();
-            let v = score(&pw, g, &empty(), &[]);
-            sum += v.score; if v.accepted { acc += 1; }
-        }
-        eprintln!("random printable 12: accepted {acc}/{total}, mean score {}", sum as f64 / total as f64);
-        let mut acc = 0; let mut sum = 0;
-        for _ in 0..total {
-            let pw: String = (0..12).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; char::from(b'a' + (x % 26) as u8) }).collect();
-            let v = score(&pw, g, &empty(), &[]);
-            sum += v.score; if v.accepted { acc += 1; }
-        }
-        eprintln!("random lowercase 12: accepted {acc}/{total}, mean score {}", sum as f64 / total as f64);
-        let mut acc = 0; let mut sum = 0;
-        for _ in 0..total {
-            let pw: String = (0..8).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; char::from(b'a' + (x % 26) as u8) }).collect();
-            let v = score(&pw, g, &empty(), &[]);
-            sum += v.score; if v.accepted { acc += 1; }
-        }
-        eprintln!("random lowercase 8: accepted {acc}/{total}, mean score {}", sum as f64 / total as f64);
     }
 
     // ---- properties ----
