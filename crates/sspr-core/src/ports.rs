@@ -73,6 +73,11 @@ pub trait PasswordHasher: Send + Sync {
     /// Spends the same work as a verification without a real hash, so that an unknown user
     /// costs as much time as a known one.
     async fn verify_dummy(&self, password: &str) -> Result<(), HashError>;
+    /// True when a new request would be refused as busy right now: lets a caller answer 503
+    /// before doing any other work (a database lookup) for a request that cannot be served.
+    fn at_capacity(&self) -> bool {
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

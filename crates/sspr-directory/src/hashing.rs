@@ -265,6 +265,10 @@ impl PasswordHasher for HashPool {
         }
     }
 
+    fn at_capacity(&self) -> bool {
+        self.queued() >= self.inner.queue
+    }
+
     async fn verify_dummy(&self, password: &str) -> Result<(), HashError> {
         let dummy = PasswordHash::from_phc(self.inner.dummy.clone());
         self.verify(password, &dummy).await.map(|_| ())

@@ -43,6 +43,11 @@ impl SignIn<'_> {
         password: &str,
         client_ip: Option<&str>,
     ) -> Result<SignInOutcome, SignInError> {
+        // Under overload, refuse before any work: no database lookup for a request that the
+        // hashing pool would turn away anyway.
+        if self.hasher.at_capacity() {
+            return Err(HashError::Busy.into());
+        }
         let user = match Username::parse(username) {
             Ok(name) => self.store.find_user(&name).await?,
             Err(_) => None,
