@@ -161,7 +161,19 @@ fn wipe(job: &mut Job) {
     }
 }
 
+/// How much lower than the request threads the hashing threads run (Unix niceness). Hashing
+/// saturates every core under load; at equal priority, the cheap work that answers "busy" (or
+/// serves a health check) queues behind it for milliseconds. A lower priority lets the
+/// scheduler run that work first, and the hashes still get every cycle nobody else wants.
+const WORKER_NICENESS: i32 = 10;
+
 fn worker(rx: &std::sync::Mutex<Receiver<Request>>, queued: &AtomicUsize, argon: Params) {
+    // On Linux a thread id names one thread, so this lowers only this thread's priority.
+    if let Err(e) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), WORKER_NICENESS)
+    {
+        tracing::debug!(error = %e, "cannot lower the hashing thread's priority");
+    }
     // The block buffer lives as long as the thread: one allocation per worker, reused.
     let mut blocks: Vec<Block> = vec![Block::default(); argon.block_count()];
     loop {
@@ -371,6 +383,27 @@ mod tests {
         assert!(busy >= 8, "the excess must be refused, got {busy} busy");
         assert_eq!(ok + busy, 16);
         assert_eq!(pool.queued(), 0);
+    }
+
+    #[tokio::test]
+    async fn hashing_threads_run_at_a_lower_priority() {
+        let pool = HashPool::start(HashParams::TEST_ONLY, 1, 4).unwrap();
+        pool.hash("warm up").await.unwrap();
+        // /proc/self/task/<tid>/stat: field 19 is the niceness (after the parenthesised name).
+        let mut found = 0;
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if !comm.starts_with("sspr-hash-") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            let nice: i32 = after_name.split(' ').nth(16).unwrap().parse().unwrap();
+            assert_eq!(nice, WORKER_NICENESS, "{comm}");
+            found += 1;
+        }
+        assert!(found >= 1, "no hashing thread found");
     }
 
     #[test]
