@@ -250,3 +250,80 @@ async fn a_running_server_picks_up_a_new_breached_corpus() {
     }
     assert!(!passed, "the new corpus is in service");
 }
+
+#[tokio::test]
+async fn the_sspr_policy_through_the_api() {
+    let app = spawn_app().await;
+    let url = app.url("/api/v1/admin/policy");
+    assert_eq!(
+        app.client.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.add_user("ada", "Tangerine-Bicycle-Orbit-42").await;
+    app.sign_in("ada", "Tangerine-Bicycle-Orbit-42").await;
+    assert_eq!(
+        app.client.get(&url).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.client
+            .put(&url)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let admin = client();
+    app.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;
+    admin
+        .post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({"username": "root", "password": "Tangerine-Bicycle-Orbit-43"}))
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = admin.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(policy["enablement"], "none");
+    assert_eq!(policy["reconfirm_days"], 180);
+
+    let mut bad = policy.clone();
+    bad["enablement"] = "selected".into();
+    bad["methods_required"] = 3.into();
+    let r = admin.put(&url).json(&bad).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["target_group", "methods_required"], "{body}");
+
+    let mut good = policy.clone();
+    good["enablement"] = "all".into();
+    good["helpdesk"] = serde_json::json!({"kind": "email", "value": "help@example.org"});
+    let r = admin.put(&url).json(&good).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        app.store.policy().await.unwrap().enablement,
+        sspr_core::Enablement::All
+    );
+    let events = app.store.audit_page(0, 100).await.unwrap();
+    let change = events
+        .iter()
+        .find(|e| e.event.event_type == "Self-service password reset policy changes")
+        .expect("audited");
+    assert_eq!(change.event.actor.as_deref(), Some("root"));
+    assert!(
+        change
+            .event
+            .details
+            .to_string()
+            .contains("\"old\":\"none\""),
+        "{}",
+        change.event.details
+    );
+}

@@ -1,5 +1,6 @@
 //! The router: every route of the service and the middleware stack around them.
 
+mod api_admin_policy;
 mod api_password;
 mod api_session;
 mod assets;
@@ -43,6 +44,10 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route(
             "/api/v1/session",
             post(api_session::create).delete(api_session::delete),
+        )
+        .route(
+            "/api/v1/admin/policy",
+            get(api_admin_policy::get).put(api_admin_policy::put),
         )
         .route("/api/v1/password/check", post(api_password::check))
         .route("/api/v1/me/password", post(api_password::change))
