@@ -197,6 +197,27 @@ impl ChainVerifier {
     pub fn checked(&self) -> u64 {
         self.checked
     }
+
+    /// After the last record: checks that the chain ends where the stored head says it does,
+    /// so that deleting the newest records is found too.
+    pub fn finish(&self, head_seq: i64, head_hash: &str) -> Result<u64, BrokenLink> {
+        let last_seq = self.expected_seq - 1;
+        if last_seq != head_seq {
+            return Err(BrokenLink {
+                seq: last_seq + 1,
+                reason: format!(
+                    "the log ends at record {last_seq} but {head_seq} records were written (the newest were removed)"
+                ),
+            });
+        }
+        if self.expected_prev.as_deref() != Some(head_hash) {
+            return Err(BrokenLink {
+                seq: last_seq,
+                reason: "the last record does not match the recorded head of the chain".into(),
+            });
+        }
+        Ok(self.checked)
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +278,25 @@ mod tests {
         let broken = verify(&records).unwrap_err();
         assert_eq!(broken.seq, 2);
         assert!(broken.reason.contains("missing"));
+    }
+
+    #[test]
+    fn removing_the_newest_records_is_found_against_the_head() {
+        let records = chain(5);
+        let head = (5, records[4].hash.clone());
+        let mut v = ChainVerifier::new();
+        for r in &records[..3] {
+            v.check(r).unwrap();
+        }
+        let broken = v.finish(head.0, &head.1).unwrap_err();
+        assert_eq!(broken.seq, 4);
+        assert!(broken.reason.contains("removed"));
+        let mut v = ChainVerifier::new();
+        for r in &records {
+            v.check(r).unwrap();
+        }
+        assert_eq!(v.finish(head.0, &head.1), Ok(5));
+        assert_eq!(ChainVerifier::new().finish(0, GENESIS_HASH), Ok(0));
     }
 
     #[test]

@@ -261,6 +261,9 @@ pub trait Store: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord, StoreError>;
     /// Records with `seq > after_seq`, oldest first, at most `limit`.
     async fn audit_page(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The sequence number and hash of the newest record (0 and the genesis hash when empty),
+    /// kept apart from the records so that removing the newest rows is detectable.
+    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
 
     // Sessions -------------------------------------------------------------------------------
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;

@@ -126,4 +126,13 @@ impl SqlStore {
         .map(decode)
         .collect()
     }
+
+    pub(crate) async fn audit_head_impl(&self) -> Result<(i64, String), StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(|| corrupt("the audit_head row is missing"))?;
+        Ok((rows::get(&row, "seq")?, rows::get(&row, "hash")?))
+    }
 }

@@ -371,6 +371,10 @@ impl Store for SqlStore {
         self.audit_page_impl(after_seq, limit).await
     }
 
+    async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        self.audit_head_impl().await
+    }
+
     // Sessions -----------------------------------------------------------------------------
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {

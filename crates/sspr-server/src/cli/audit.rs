@@ -34,6 +34,13 @@ pub async fn run(loaded: &Loaded, command: AuditCommand) -> Result<(), Failure> 
                     }
                 }
             }
+            let (head_seq, head_hash) = store.audit_head().await?;
+            verifier.finish(head_seq, &head_hash).map_err(|broken| {
+                fail(format!(
+                    "audit log is BROKEN at record {}: {}",
+                    broken.seq, broken.reason
+                ))
+            })?;
             println!("audit log intact: {} records verified", verifier.checked());
             Ok(())
         }

@@ -324,6 +324,20 @@ fn audit_verify_finds_the_altered_row() {
 }
 
 #[test]
+fn audit_verify_finds_removed_newest_records() {
+    let env = Env::new();
+    env.ok(&["group", "add", "A"]);
+    env.ok(&["group", "add", "B"]);
+    env.ok(&["group", "add", "C"]);
+    raw_sql(&env.db(), "DELETE FROM audit_events WHERE seq = 3");
+    let e = env.err(&["audit", "verify"]);
+    assert!(
+        e.contains("BROKEN at record 3") && e.contains("removed"),
+        "{e}"
+    );
+}
+
+#[test]
 fn import_is_all_or_nothing_and_names_bad_rows() {
     let env = Env::new();
     env.ok(&["group", "add", "Staff"]);
