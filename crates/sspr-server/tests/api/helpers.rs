@@ -161,6 +161,22 @@ impl TestApp {
         self.store.get_user(user.id).await.unwrap().unwrap()
     }
 
+    /// A new client signed in as a freshly created global administrator.
+    pub async fn admin_client(&self) -> reqwest::Client {
+        self.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;
+        let admin = client();
+        let r = admin
+            .post(self.url("/api/v1/session"))
+            .json(
+                &serde_json::json!({"username": "root", "password": "Tangerine-Bicycle-Orbit-43"}),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "the admin signs in");
+        admin
+    }
+
     pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
         self.client
             .post(self.url("/api/v1/session"))

@@ -161,14 +161,7 @@ async fn the_password_policy_is_for_admins_and_validated() {
         StatusCode::FORBIDDEN
     );
 
-    let admin = client();
-    app.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;
-    admin
-        .post(app.url("/api/v1/session"))
-        .json(&serde_json::json!({"username": "root", "password": "Tangerine-Bicycle-Orbit-43"}))
-        .send()
-        .await
-        .unwrap();
+    let admin = app.admin_client().await;
     let policy: serde_json::Value = admin.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(policy["min_length"], 8);
     assert_eq!(policy["history"], 1);
@@ -276,14 +269,7 @@ async fn the_sspr_policy_through_the_api() {
         StatusCode::FORBIDDEN
     );
 
-    let admin = client();
-    app.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;
-    admin
-        .post(app.url("/api/v1/session"))
-        .json(&serde_json::json!({"username": "root", "password": "Tangerine-Bicycle-Orbit-43"}))
-        .send()
-        .await
-        .unwrap();
+    let admin = app.admin_client().await;
     let policy: serde_json::Value = admin.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(policy["enablement"], "none");
     assert_eq!(policy["reconfirm_days"], 180);

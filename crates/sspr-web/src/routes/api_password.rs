@@ -30,21 +30,33 @@ fn bad_json(r: JsonRejection, ctx: &RequestContext) -> ApiError {
     ApiError::new(r.status(), "invalid_request", r.body_text()).support(&ctx.support_code)
 }
 
-/// Runs `f` with the password rules in force.
-async fn with_rules<T>(
-    state: &AppState,
-    f: impl FnOnce(&PasswordRules<'_>) -> T,
-) -> Result<T, ApiError> {
-    let policy = state.store.password_policy().await?;
-    let custom = state.custom_banned.get(&policy);
-    let rules = PasswordRules {
-        policy: &policy,
-        global: BannedList::global(),
-        custom: &custom,
-        breached: state.breached.as_ref(),
-        organisation: &state.settings.organisation_name,
-    };
-    Ok(f(&rules))
+/// The password rules in force for one request: the stored policy and the indexed custom list
+/// (cached across requests), borrowed as [`PasswordRules`].
+struct RulesInForce {
+    policy: PasswordPolicy,
+    custom: std::sync::Arc<BannedList>,
+}
+
+impl RulesInForce {
+    async fn load(state: &AppState, ctx: &RequestContext) -> Result<Self, ApiError> {
+        let policy = state
+            .store
+            .password_policy()
+            .await
+            .map_err(|e| ApiError::from(e).support(&ctx.support_code))?;
+        let custom = state.custom_banned.get(&policy);
+        Ok(Self { policy, custom })
+    }
+
+    fn rules<'a>(&'a self, state: &'a AppState) -> PasswordRules<'a> {
+        PasswordRules {
+            policy: &self.policy,
+            global: BannedList::global(),
+            custom: &self.custom,
+            breached: state.breached.as_ref(),
+            organisation: &state.settings.organisation_name,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -84,9 +96,10 @@ pub async fn check(
         )
         .support(&ctx.support_code));
     }
-    let rules = with_rules(&state, |r| r.explain(&body.password, user.as_ref()))
-        .await
-        .map_err(|e| e.support(&ctx.support_code))?;
+    let rules = RulesInForce::load(&state, &ctx)
+        .await?
+        .rules(&state)
+        .explain(&body.password, user.as_ref());
     let mut inputs: Vec<&str> = vec![state.settings.organisation_name.as_str()];
     if let Some(u) = &user {
         inputs.push(u.username.as_str());
@@ -188,19 +201,8 @@ pub async fn change_password(
     audit.client_ip = ctx.client_ip.map(|ip| ip.to_string());
     audit.user_agent = ctx.user_agent.clone();
     audit.correlation_id = Some(ctx.support_code.clone());
-    let policy = state
-        .store
-        .password_policy()
-        .await
-        .map_err(|e| ApiError::from(e).support(&ctx.support_code))?;
-    let custom = state.custom_banned.get(&policy);
-    let rules = PasswordRules {
-        policy: &policy,
-        global: BannedList::global(),
-        custom: &custom,
-        breached: state.breached.as_ref(),
-        organisation: &state.settings.organisation_name,
-    };
+    let in_force = RulesInForce::load(state, ctx).await?;
+    let rules = in_force.rules(state);
     if let Err(e) = set_password(
         state.store.as_ref(),
         state.hasher.as_ref(),
