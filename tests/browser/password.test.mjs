@@ -17,6 +17,19 @@ after(async () => {
   await browser?.close();
 });
 
+// Submit the change form and wait for the page the POST answers with. (Waiting for 'load'
+// alone can resolve on the old page before the navigation starts.)
+async function submitChange(page) {
+  const [response] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/me/password',
+    ),
+    page.locator('#change-password button[type="submit"]').click(),
+  ]);
+  await page.waitForLoadState('load');
+  return response;
+}
+
 test('the new password is checked as the user types and again on submit', TEST_TIMEOUT, async () => {
   // A refused change answers 422, which Chromium logs as a failed document load.
   const allowConsole = [/status of 422/];
@@ -43,16 +56,14 @@ test('the new password is checked as the user types and again on submit', TEST_T
     await page.locator('#current').fill(PASSWORD);
     await page.locator('#new-password').fill('Hopper!1');
     await page.locator('#confirm').fill('Hopper!1');
-    await page.locator('#change-password button[type="submit"]').click();
-    await page.waitForLoadState('load');
+    assert.equal((await submitChange(page)).status(), 422, 'the refused change answers 422');
     assert.match(await bodyText(page), /easy to guess/);
 
     // A good one is accepted.
     await page.locator('#current').fill(PASSWORD);
     await page.locator('#new-password').fill('Tangerine-Bicycle-Orbit-42');
     await page.locator('#confirm').fill('Tangerine-Bicycle-Orbit-42');
-    await page.locator('#change-password button[type="submit"]').click();
-    await page.waitForLoadState('load');
+    assert.equal((await submitChange(page)).status(), 200);
     assert.match(await bodyText(page), /Your password was changed/);
     assertNoProblems({ allowConsole });
   } finally {
