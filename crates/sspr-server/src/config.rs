@@ -258,6 +258,8 @@ pub struct Loaded {
     pub key_file: PathBuf,
     pub outbox_file: PathBuf,
     pub breached_dir: PathBuf,
+    /// Valid but unwise settings, for the operator's attention.
+    pub warnings: Vec<String>,
 }
 
 fn figment(file: Option<&Path>) -> Figment {
@@ -402,8 +404,14 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
             format!("argon2 rejects these parameters: {e}"),
         ));
     }
+    // Logging is not set up yet while the configuration loads: collect, and let the caller
+    // report them.
+    let mut warnings = Vec::new();
     if config.hashing.memory_kib < 19_456 || config.hashing.iterations < 2 {
-        tracing::warn!("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2)");
+        warnings.push(format!(
+            "`hashing` (from {}): argon2id parameters below OWASP's minimum (m=19456 KiB, t=2) weaken every stored password",
+            source_of(f, "hashing.memory_kib")
+        ));
     }
     if !(1..=10_000).contains(&config.hashing.queue) {
         return Err(invalid(f, "hashing.queue", "must be between 1 and 10000"));
@@ -500,6 +508,7 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         key_file,
         outbox_file,
         breached_dir,
+        warnings,
     })
 }
 

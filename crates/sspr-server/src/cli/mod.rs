@@ -169,12 +169,20 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             &loaded.config.log.level
         },
     );
+    if matches!(cli.command, Command::Serve) {
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+    }
     match cli.command {
         Command::Demo(_) => unreachable!("handled above"),
         Command::Config {
             command: ConfigCommand::Check,
         } => {
             print!("{}", loaded.redacted_toml());
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
             eprintln!("configuration is valid");
             Ok(())
         }

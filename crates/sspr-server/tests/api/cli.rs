@@ -103,6 +103,13 @@ fn config_check_prints_redacted_effective_values() {
     );
     assert!(text.contains("[REDACTED]"), "{text}");
     assert!(!text.contains("hunter2"), "secrets never printed: {text}");
+    let warnings = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        warnings.contains("warning")
+            && warnings.contains("OWASP")
+            && warnings.contains("sspr.toml"),
+        "the test file's cheap hashing is called out: {warnings}"
+    );
 }
 
 #[test]
