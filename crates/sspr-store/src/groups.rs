@@ -10,7 +10,7 @@ use sspr_core::{Group, GroupId, GroupName, NewGroup, UserId};
 
 use crate::error::{self, Violation, corrupt};
 use crate::time_ms::{from_ms, now_ms};
-use crate::{SqlStore, audit, commit, rows};
+use crate::{SqlStore, commit_audited, rows};
 
 fn decode(row: &AnyRow) -> Result<Group, StoreError> {
     Ok(Group {
@@ -58,8 +58,7 @@ impl SqlStore {
                 StoreError::Conflict(format!("a group named {} already exists", group.name))
             })
         })?;
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await?;
+        commit_audited(tx, audit).await?;
         Ok(Group {
             id: group.id,
             name: group.name.clone(),
@@ -132,8 +131,7 @@ impl SqlStore {
             Some(Violation::ForeignKey) => StoreError::NotFound,
             _ => error::db(e),
         })?;
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn remove_member_impl(
@@ -165,8 +163,7 @@ impl SqlStore {
             // Nothing changed, so nothing to audit.
             return Ok(false);
         }
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await?;
+        commit_audited(tx, audit).await?;
         Ok(true)
     }
 

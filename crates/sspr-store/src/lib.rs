@@ -193,6 +193,16 @@ async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
     tx.commit().await.map_err(error::db)
 }
 
+/// Appends the audit record of the change made in `tx` and commits both: the one way a
+/// security-state change is stored, so that none is ever stored without its record.
+async fn commit_audited(
+    mut tx: Transaction<'static, Any>,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    audit::append(&mut tx, audit).await?;
+    commit(tx).await
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use sspr_core::ports::StoreError;
 
 use crate::error::{self, corrupt};
 use crate::time_ms::now_ms;
-use crate::{SqlStore, audit, commit, rows};
+use crate::{SqlStore, commit_audited, rows};
 
 const POLICY_KEY: &str = "sspr_policy";
 const PASSWORD_POLICY_KEY: &str = "password_policy";
@@ -57,8 +57,7 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(error::db)?;
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn policy_impl(&self) -> Result<SsprPolicy, StoreError> {

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::error::{self, Violation, corrupt};
 use crate::time_ms::{now_ms, opt_to_ms};
-use crate::{SqlStore, audit, commit, rows};
+use crate::{SqlStore, commit_audited, rows};
 
 /// The columns [`decode`] reads, in the order of the table.
 macro_rules! user_columns {
@@ -156,8 +156,7 @@ impl SqlStore {
         let created = select_by_id(&mut tx, user.id)
             .await?
             .ok_or_else(|| corrupt("a user just inserted cannot be read back"))?;
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await?;
+        commit_audited(tx, audit).await?;
         Ok(created)
     }
 
@@ -172,8 +171,7 @@ impl SqlStore {
             // An error returns early and drops `tx`, which rolls back every insert so far.
             insert(&mut tx, user, now).await?;
         }
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn get_user_impl(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -254,8 +252,7 @@ impl SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn set_password_impl(
@@ -308,8 +305,7 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(error::db)?;
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn password_history_impl(
@@ -349,8 +345,7 @@ impl SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn update_lockout_impl(
@@ -384,8 +379,7 @@ impl SqlStore {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await?;
+        commit_audited(tx, audit).await?;
         Ok(true)
     }
 
@@ -424,8 +418,7 @@ impl SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        audit::append(&mut tx, audit).await?;
-        commit(tx).await?;
+        commit_audited(tx, audit).await?;
         Ok(true)
     }
 }
