@@ -127,7 +127,10 @@ pub struct OutboxMessage {
     pub channel: String,
     pub recipient: String,
     pub subject: String,
+    /// Plain text (the whole message for SMS and voice).
     pub body: String,
+    /// An HTML alternative for email, when the template has one.
+    pub html_body: Option<String>,
     pub created_at: OffsetDateTime,
     /// `pending`, `sending`, `sent` or `dead`.
     pub status: String,
@@ -142,6 +145,7 @@ pub struct NewOutboxMessage {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub html_body: Option<String>,
 }
 
 /// A signed-in session. The store only ever sees the keyed hash of the cookie's value.

@@ -34,7 +34,7 @@ const CLAIM_POSTGRES: &str = concat!(
     " ORDER BY next_attempt_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
      UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until_ms = $2 \
      FROM picked WHERE outbox.id = picked.id \
-     RETURNING outbox.id, channel, recipient, subject, body, created_at_ms, status, attempts, \
+     RETURNING outbox.id, channel, recipient, subject, body, html_body, created_at_ms, status, attempts, \
      next_attempt_at_ms, last_error"
 );
 
@@ -45,7 +45,7 @@ const CLAIM_SQLITE: &str = concat!(
      WHERE id IN (SELECT id FROM outbox WHERE ",
     due!(),
     " ORDER BY next_attempt_at_ms, id LIMIT $3) \
-     RETURNING id, channel, recipient, subject, body, created_at_ms, status, attempts, \
+     RETURNING id, channel, recipient, subject, body, html_body, created_at_ms, status, attempts, \
      next_attempt_at_ms, last_error"
 );
 
@@ -56,6 +56,7 @@ fn decode(row: &AnyRow) -> Result<OutboxMessage, StoreError> {
         recipient: rows::get(row, "recipient")?,
         subject: rows::get(row, "subject")?,
         body: rows::get(row, "body")?,
+        html_body: rows::get(row, "html_body")?,
         created_at: rows::at(row, "created_at_ms")?,
         status: rows::get(row, "status")?,
         attempts: rows::count(row, "attempts")?,
@@ -72,15 +73,16 @@ impl SqlStore {
         let id = Uuid::now_v7();
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO outbox (id, channel, recipient, subject, body, created_at_ms, status, \
-             attempts, next_attempt_at_ms, lease_until_ms, sent_at_ms, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6, NULL, NULL, NULL)",
+            "INSERT INTO outbox (id, channel, recipient, subject, body, html_body, created_at_ms, \
+             status, attempts, next_attempt_at_ms, lease_until_ms, sent_at_ms, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $7, NULL, NULL, NULL)",
         )
         .bind(id.to_string())
         .bind(message.channel.as_str())
         .bind(message.recipient.as_str())
         .bind(message.subject.as_str())
         .bind(message.body.as_str())
+        .bind(message.html_body.as_deref())
         .bind(now)
         .execute(&self.pool)
         .await
@@ -170,7 +172,7 @@ impl SqlStore {
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         // Ids are UUIDv7: their text sorts by creation time too, which breaks ties.
         sqlx::query(
-            "SELECT id, channel, recipient, subject, body, created_at_ms, status, attempts, \
+            "SELECT id, channel, recipient, subject, body, html_body, created_at_ms, status, attempts, \
              next_attempt_at_ms, last_error FROM outbox \
              ORDER BY created_at_ms DESC, id DESC LIMIT $1",
         )

@@ -13,6 +13,7 @@ async fn queued_messages_reach_the_dev_outbox_file_and_page() {
             recipient: "ada@example.org".into(),
             subject: "Your code".into(),
             body: "Your code is 12345678".into(),
+            html_body: None,
         })
         .await
         .unwrap();

@@ -168,6 +168,7 @@ async fn story_every_change_is_audited_and_the_chain_verifies(store: SqlStore, _
             recipient: "bob@example.org".into(),
             subject: "s".into(),
             body: "b".into(),
+            html_body: None,
         })
         .await
         .unwrap();

@@ -74,6 +74,7 @@ async fn story_two_instances_share_state(first: SqlStore, db: Db) {
             recipient: "ada@example.org".into(),
             subject: "s".into(),
             body: "b".into(),
+            html_body: None,
         })
         .await
         .unwrap();

@@ -17,6 +17,7 @@ fn message(n: u32) -> NewOutboxMessage {
         recipient: format!("user{n}@example.org"),
         subject: format!("Subject {n}"),
         body: format!("Body {n}: ünïcödé"),
+        html_body: (n % 2 == 0).then(|| format!("<p>Body {n}</p>")),
     }
 }
 
@@ -33,6 +34,8 @@ async fn story_outbox_lifecycle(store: SqlStore, _db: Db) {
     assert_eq!(first.recipient, "user1@example.org");
     assert_eq!(first.subject, "Subject 1");
     assert_eq!(first.body, "Body 1: ünïcödé");
+    assert_eq!(first.html_body, None);
+    assert_eq!(recent[1].html_body.as_deref(), Some("<p>Body 2</p>"));
     assert_eq!(first.status, "pending");
     assert_eq!(first.attempts, 0);
     assert_eq!(first.last_error, None);
@@ -45,6 +48,7 @@ async fn story_outbox_lifecycle(store: SqlStore, _db: Db) {
     let claimed_ids: HashSet<_> = claimed.iter().map(|m| m.id).collect();
     assert_eq!(claimed_ids, [a, b].into());
     for m in &claimed {
+        assert_eq!(m.html_body, (m.id == b).then(|| "<p>Body 2</p>".to_owned()));
         assert_eq!(m.status, "sending");
         assert_eq!(m.attempts, 1);
     }
