@@ -11,8 +11,8 @@ use time::{Duration, OffsetDateTime};
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::policy::password::PasswordPolicy;
 use crate::{
-    Group, GroupId, GroupName, LockoutState, NewGroup, NewUser, PasswordHash, SsprPolicy, User,
-    UserId, Username,
+    Group, GroupId, GroupName, LockoutState, MethodId, NewGroup, NewUser, PasswordHash,
+    RegisteredMethod, SsprPolicy, User, UserId, Username,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -158,6 +158,27 @@ pub struct Session {
     pub revoked: bool,
 }
 
+/// A one-time code waiting to be entered. Only its keyed hash is stored; the hash covers the
+/// `binding` (what the code proves), so a code is worth nothing anywhere else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCode {
+    pub id: uuid::Uuid,
+    pub user_id: Option<UserId>,
+    pub binding: String,
+    pub code_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An attempt recorded by [`Store::throttle_hit`]: its row id (to forget it again when the
+/// attempt was refused) and the other attempts under the same key in the window asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleHit {
+    pub id: i64,
+    /// Ascending; without this attempt.
+    pub others: Vec<OffsetDateTime>,
+}
+
 /// Persistence. One implementation serves SQLite and PostgreSQL; every method that changes
 /// security state takes the audit event that records it and writes both in one transaction,
 /// so a change is never stored without its audit record.
@@ -280,6 +301,112 @@ pub trait Store: Send + Sync {
     async fn revoke_session(&self, id_hash: &str) -> Result<(), StoreError>;
     /// Revokes every session of a user; returns how many were live.
     async fn revoke_user_sessions(&self, user: UserId) -> Result<u64, StoreError>;
+
+    /// Marks the first registration interrupt (only when none is marked), so the skip window
+    /// has a start; `None` clears it (after the user registered or confirmed).
+    async fn set_registration_prompted(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+
+    // Registered methods ---------------------------------------------------------------------
+    /// Stores a new method; audited when given (an unverified method is not yet an event).
+    async fn add_method(
+        &self,
+        method: &RegisteredMethod,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
+    /// Stores `method` and deletes the user's other methods of the same kind, in one
+    /// transaction (the security questions are one set, replaced as a whole).
+    async fn replace_methods_of_kind(
+        &self,
+        method: &RegisteredMethod,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// The user's methods, oldest first.
+    async fn list_methods(&self, user: UserId) -> Result<Vec<RegisteredMethod>, StoreError>;
+    /// A method of this user (another user's id finds nothing).
+    async fn get_method(
+        &self,
+        user: UserId,
+        id: MethodId,
+    ) -> Result<Option<RegisteredMethod>, StoreError>;
+    /// Marks an unverified method verified; true for exactly one caller.
+    async fn mark_method_verified(
+        &self,
+        user: UserId,
+        id: MethodId,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+    async fn delete_method(
+        &self,
+        user: UserId,
+        id: MethodId,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+    /// Raises the method's counter to `value` if it is below it, and stamps `last_used_at`;
+    /// true for exactly one caller per value (an authenticator time step is used once).
+    async fn advance_method_counter(
+        &self,
+        id: MethodId,
+        value: i64,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    // One-time codes -------------------------------------------------------------------------
+    async fn create_code(&self, code: &NewCode) -> Result<(), StoreError>;
+    /// Consumes an unused code for `binding` with this hash that has not expired at `now`:
+    /// one conditional write, so of many parallel submissions exactly one gets `true`.
+    async fn consume_code(
+        &self,
+        binding: &str,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Voids every outstanding code of the user; returns how many.
+    async fn revoke_codes(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    // Throttling (SPEC §4: counters live in the database so every instance shares them) -----
+    /// Records an attempt under `key` at `at` and returns it with the key's other attempts
+    /// at or after `since`.
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        user: Option<UserId>,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+    ) -> Result<ThrottleHit, StoreError>;
+    /// The attempts under `key` at or after `since`, ascending.
+    async fn throttle_events(
+        &self,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError>;
+    /// Forgets one attempt (it was refused, so it must not count).
+    async fn throttle_forget(&self, id: i64) -> Result<(), StoreError>;
+    /// Forgets every attempt about the user (after a successful reset).
+    async fn throttle_clear_user(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Deletes attempts, codes and ceremonies older than `before` (housekeeping).
+    async fn prune_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    // WebAuthn ceremonies --------------------------------------------------------------------
+    async fn put_ceremony(
+        &self,
+        id_hash: &str,
+        user: Option<UserId>,
+        kind: &str,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Takes (reads and deletes) a live ceremony of this kind: it can be finished once.
+    async fn take_ceremony(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Option<UserId>, String)>, StoreError>;
 
     // Outbox ---------------------------------------------------------------------------------
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<uuid::Uuid, StoreError>;

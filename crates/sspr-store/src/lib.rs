@@ -15,12 +15,15 @@
 //! transaction (the `audit` module explains how the hash chain is appended).
 
 mod audit;
+mod codes;
 mod error;
 mod groups;
+mod methods;
 mod outbox;
 mod policy;
 mod rows;
 mod sessions;
+mod throttle;
 mod time_ms;
 mod users;
 
@@ -36,11 +39,12 @@ use time::{Duration, OffsetDateTime};
 use sspr_core::audit::{AuditEvent, AuditRecord};
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{
-    Member, NewOutboxMessage, OutboxMessage, ProfileUpdate, Session, Store, StoreError,
+    Member, NewCode, NewOutboxMessage, OutboxMessage, ProfileUpdate, Session, Store, StoreError,
+    ThrottleHit,
 };
 use sspr_core::{
-    Group, GroupId, GroupName, LockoutState, NewGroup, NewUser, PasswordHash, SsprPolicy, User,
-    UserId, Username,
+    Group, GroupId, GroupName, LockoutState, MethodId, NewGroup, NewUser, PasswordHash,
+    RegisteredMethod, SsprPolicy, User, UserId, Username,
 };
 
 /// The database behind a [`SqlStore`].
@@ -405,6 +409,146 @@ impl Store for SqlStore {
 
     async fn revoke_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
         self.revoke_user_sessions_impl(user).await
+    }
+
+    async fn set_registration_prompted(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        self.set_registration_prompted_impl(id, at).await
+    }
+
+    // Registered methods -------------------------------------------------------------------
+
+    async fn add_method(
+        &self,
+        method: &RegisteredMethod,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        self.add_method_impl(method, audit).await
+    }
+
+    async fn replace_methods_of_kind(
+        &self,
+        method: &RegisteredMethod,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.replace_methods_of_kind_impl(method, audit).await
+    }
+
+    async fn list_methods(&self, user: UserId) -> Result<Vec<RegisteredMethod>, StoreError> {
+        self.list_methods_impl(user).await
+    }
+
+    async fn get_method(
+        &self,
+        user: UserId,
+        id: MethodId,
+    ) -> Result<Option<RegisteredMethod>, StoreError> {
+        self.get_method_impl(user, id).await
+    }
+
+    async fn mark_method_verified(
+        &self,
+        user: UserId,
+        id: MethodId,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.mark_method_verified_impl(user, id, at, audit).await
+    }
+
+    async fn delete_method(
+        &self,
+        user: UserId,
+        id: MethodId,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.delete_method_impl(user, id, audit).await
+    }
+
+    async fn advance_method_counter(
+        &self,
+        id: MethodId,
+        value: i64,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.advance_method_counter_impl(id, value, at).await
+    }
+
+    // One-time codes -----------------------------------------------------------------------
+
+    async fn create_code(&self, code: &NewCode) -> Result<(), StoreError> {
+        self.create_code_impl(code).await
+    }
+
+    async fn consume_code(
+        &self,
+        binding: &str,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.consume_code_impl(binding, code_hash, now).await
+    }
+
+    async fn revoke_codes(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.revoke_codes_impl(user, now).await
+    }
+
+    // Throttling ---------------------------------------------------------------------------
+
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        user: Option<UserId>,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+    ) -> Result<ThrottleHit, StoreError> {
+        self.throttle_hit_impl(key, user, at, since).await
+    }
+
+    async fn throttle_events(
+        &self,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        self.throttle_events_impl(key, since).await
+    }
+
+    async fn throttle_forget(&self, id: i64) -> Result<(), StoreError> {
+        self.throttle_forget_impl(id).await
+    }
+
+    async fn throttle_clear_user(&self, user: UserId) -> Result<u64, StoreError> {
+        self.throttle_clear_user_impl(user).await
+    }
+
+    async fn prune_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.prune_expired_impl(before).await
+    }
+
+    // WebAuthn ceremonies ------------------------------------------------------------------
+
+    async fn put_ceremony(
+        &self,
+        id_hash: &str,
+        user: Option<UserId>,
+        kind: &str,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.put_ceremony_impl(id_hash, user, kind, state, expires_at)
+            .await
+    }
+
+    async fn take_ceremony(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Option<UserId>, String)>, StoreError> {
+        self.take_ceremony_impl(id_hash, kind, now).await
     }
 
     // Outbox -------------------------------------------------------------------------------

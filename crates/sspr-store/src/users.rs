@@ -22,7 +22,7 @@ macro_rules! user_columns {
         "id, username, display_name, first_name, last_name, email, alternate_email, \
          mobile_phone, office_phone, roles, enabled, source, admin_locked, failed_count, \
          lockout_count, locked_until_ms, password_hash, password_changed_at_ms, \
-         registration_confirmed_at_ms, created_at_ms, updated_at_ms"
+         registration_confirmed_at_ms, registration_prompted_at_ms, created_at_ms, updated_at_ms"
     };
 }
 
@@ -56,6 +56,7 @@ fn decode(row: &AnyRow) -> Result<User, StoreError> {
             .map(PasswordHash::from_phc),
         password_changed_at: rows::opt_at(row, "password_changed_at_ms")?,
         registration_confirmed_at: rows::opt_at(row, "registration_confirmed_at_ms")?,
+        registration_prompted_at: rows::opt_at(row, "registration_prompted_at_ms")?,
         created_at: rows::at(row, "created_at_ms")?,
         updated_at: rows::at(row, "updated_at_ms")?,
     })
@@ -397,6 +398,32 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(error::db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn set_registration_prompted_impl(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        // Setting keeps the first mark (the skip window must not restart on every sign-in);
+        // clearing always clears.
+        let sql = if at.is_some() {
+            "UPDATE users SET registration_prompted_at_ms = COALESCE(registration_prompted_at_ms, $2), \
+             updated_at_ms = $3 WHERE id = $1"
+        } else {
+            "UPDATE users SET registration_prompted_at_ms = $2, updated_at_ms = $3 WHERE id = $1"
+        };
+        let done = sqlx::query(sql)
+            .bind(id.0.to_string())
+            .bind(opt_to_ms(at))
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(error::db)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

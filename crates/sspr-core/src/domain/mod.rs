@@ -10,7 +10,7 @@ mod username;
 
 pub use contact::{EmailAddress, PhoneNumber};
 pub use group::{Group, GroupId, GroupName, NewGroup};
-pub use method::MethodType;
+pub use method::{MethodId, MethodType, RegisteredMethod};
 pub use sspr_policy::{Enablement, FieldError, HelpdeskLink, SsprPolicy};
 pub use user::{
     AdminRole, DisplayName, LockoutState, NewUser, PasswordHash, User, UserId, UserSource,

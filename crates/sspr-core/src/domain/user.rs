@@ -201,6 +201,9 @@ pub struct User {
     pub password_changed_at: Option<OffsetDateTime>,
     /// When the user last registered or re-confirmed their security info.
     pub registration_confirmed_at: Option<OffsetDateTime>,
+    /// When sign-in first interrupted the user to register (or re-confirm) since they last
+    /// confirmed: the skip window of SPEC §2 counts from here.
+    pub registration_prompted_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

@@ -54,5 +54,6 @@ mod instances;
 mod migrations;
 mod outbox;
 mod policy;
+mod security_info;
 mod sessions;
 mod users;

@@ -1,0 +1,69 @@
+//! One-time codes (SPEC §4, DESIGN rule 5): stored as keyed hashes, consumed by one
+//! conditional write so that of any number of parallel submissions exactly one succeeds.
+
+use sspr_core::UserId;
+use sspr_core::ports::{NewCode, StoreError};
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::error;
+use crate::time_ms::to_ms;
+
+impl SqlStore {
+    pub(crate) async fn create_code_impl(&self, code: &NewCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO one_time_codes (id, user_id, binding, code_hash, created_at_ms, \
+             expires_at_ms, used_at_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(code.id.to_string())
+        .bind(code.user_id.map(|u| u.0.to_string()))
+        .bind(code.binding.as_str())
+        .bind(code.code_hash.as_str())
+        .bind(to_ms(code.created_at))
+        .bind(to_ms(code.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(())
+    }
+
+    pub(crate) async fn consume_code_impl(
+        &self,
+        binding: &str,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // One row at most: two live codes of one binding with the same hash would be the same
+        // code sent twice, and either may be consumed. The sub-select picks one id so that the
+        // UPDATE touches one row on both backends.
+        let done = sqlx::query(
+            "UPDATE one_time_codes SET used_at_ms = $3 WHERE id = (\
+               SELECT id FROM one_time_codes WHERE binding = $1 AND code_hash = $2 \
+               AND used_at_ms IS NULL AND expires_at_ms > $3 ORDER BY id LIMIT 1) \
+             AND used_at_ms IS NULL",
+        )
+        .bind(binding)
+        .bind(code_hash)
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn revoke_codes_impl(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE one_time_codes SET used_at_ms = $2 WHERE user_id = $1 AND used_at_ms IS NULL",
+        )
+        .bind(user.0.to_string())
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,164 @@
+//! Attempts counted by the limits of SPEC §4, and housekeeping of expired short-lived rows.
+//! The rules themselves are pure (`sspr_core::policy::throttle`); this is only the shared
+//! memory every instance reads and writes.
+
+use sspr_core::UserId;
+use sspr_core::ports::{StoreError, ThrottleHit};
+use time::OffsetDateTime;
+
+use crate::time_ms::{from_ms, to_ms};
+use crate::{SqlStore, commit, error};
+
+impl SqlStore {
+    pub(crate) async fn throttle_hit_impl(
+        &self,
+        key: &str,
+        user: Option<UserId>,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+    ) -> Result<ThrottleHit, StoreError> {
+        // Insert first, then read: of two racing attempts the later one always sees the
+        // earlier, so parallel requests cannot all slip under a limit.
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(key)
+        .bind(user.map(|u| u.0.to_string()))
+        .bind(to_ms(at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(error::db)?;
+        let others = sqlx::query_scalar::<_, i64>(
+            "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 AND id <> $3 \
+             ORDER BY at_ms, id",
+        )
+        .bind(key)
+        .bind(to_ms(since))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(error::db)?
+        .into_iter()
+        .map(from_ms)
+        .collect::<Result<_, _>>()?;
+        Ok(ThrottleHit { id, others })
+    }
+
+    pub(crate) async fn throttle_events_impl(
+        &self,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 ORDER BY at_ms, id",
+        )
+        .bind(key)
+        .bind(to_ms(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(error::db)?
+        .into_iter()
+        .map(from_ms)
+        .collect()
+    }
+
+    pub(crate) async fn throttle_forget_impl(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM throttle_events WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(error::db)?;
+        Ok(())
+    }
+
+    pub(crate) async fn throttle_clear_user_impl(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM throttle_events WHERE user_id = $1")
+            .bind(user.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(error::db)?;
+        Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn prune_expired_impl(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let before = to_ms(before);
+        let mut tx = self.begin().await?;
+        let mut total = 0;
+        for sql in [
+            "DELETE FROM throttle_events WHERE at_ms < $1",
+            "DELETE FROM one_time_codes WHERE expires_at_ms < $1",
+            "DELETE FROM ceremonies WHERE expires_at_ms < $1",
+        ] {
+            total += sqlx::query(sql)
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::db)?
+                .rows_affected();
+        }
+        commit(tx).await?;
+        Ok(total)
+    }
+
+    pub(crate) async fn put_ceremony_impl(
+        &self,
+        id_hash: &str,
+        user: Option<UserId>,
+        kind: &str,
+        state: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ceremonies (id_hash, user_id, kind, state, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(user.map(|u| u.0.to_string()))
+        .bind(kind)
+        .bind(state)
+        .bind(to_ms(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            error::write(e, error::Violation::Unique, || {
+                StoreError::Conflict("a ceremony with this id already exists".into())
+            })
+        })?;
+        Ok(())
+    }
+
+    pub(crate) async fn take_ceremony_impl(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Option<UserId>, String)>, StoreError> {
+        // DELETE … RETURNING: the state is handed out once, even to parallel finishers.
+        let row: Option<(Option<String>, String, i64)> = sqlx::query_as(
+            "DELETE FROM ceremonies WHERE id_hash = $1 AND kind = $2 \
+             RETURNING user_id, state, expires_at_ms",
+        )
+        .bind(id_hash)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(error::db)?;
+        let Some((user, state, expires_at_ms)) = row else {
+            return Ok(None);
+        };
+        if expires_at_ms <= to_ms(now) {
+            return Ok(None);
+        }
+        let user = user
+            .map(|u| {
+                uuid::Uuid::parse_str(&u)
+                    .map(UserId)
+                    .map_err(|e| error::corrupt(format!("ceremony user_id {u:?}: {e}")))
+            })
+            .transpose()?;
+        Ok(Some((user, state)))
+    }
+}
