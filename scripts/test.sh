@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # THE test command of sspr:  ./scripts/test.sh
 #
-# On a fresh Debian 12 machine it installs what is missing (Chromium,
+# On a fresh Debian 12 machine it installs what is missing (Chromium, oathtool,
 # PostgreSQL, cargo-nextest, the npm packages of the browser tests), starts a
 # throwaway PostgreSQL, builds the workspace, runs the Rust tests with
 # nextest, then starts `sspr demo` and runs the browser tests against it.
@@ -126,6 +126,7 @@ SECONDS=0
 
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v oathtool >/dev/null || missing+=(oathtool) # TOTP interop test (sspr-core methods::totp)
 if [[ -z ${SSPR_TEST_POSTGRES_URL:-} ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   missing+=(postgresql) # the metapackage pulls in Debian's default server (15)
 fi

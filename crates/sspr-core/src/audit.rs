@@ -23,6 +23,11 @@ pub mod events {
     pub const REMOVE_MEMBER: &str = "Remove member from group";
     pub const IMPORT_USERS: &str = "Import users";
     pub const SMART_LOCKOUT: &str = "Account locked (smart lockout)";
+    pub const REGISTERED_SECURITY_INFO: &str = "User registered security info";
+    pub const DELETED_SECURITY_INFO: &str = "User deleted security info";
+    pub const REVIEWED_SECURITY_INFO: &str = "User reviewed security info";
+    pub const REGISTERED_ALL_REQUIRED: &str = "User registered all required security info";
+    pub const SKIPPED_REGISTRATION: &str = "User skipped security info registration";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,6 +52,30 @@ impl Clock for FrozenClock {
     }
 }
 
+/// The wall clock plus an offset that only moves forward: development mode uses it so that a
+/// person (or a browser test) can see what happens days later — a re-confirmation falling
+/// due, a code expiring — without waiting. Never used in production mode.
+#[derive(Debug, Default)]
+pub struct AdjustableClock(std::sync::atomic::AtomicI64);
+
+impl AdjustableClock {
+    /// Moves the clock forward (a negative or zero amount changes nothing).
+    pub fn advance(&self, by: Duration) {
+        let secs = by.whole_seconds().max(0);
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn offset(&self) -> Duration {
+        Duration::seconds(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+impl Clock for AdjustableClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + self.offset()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Password hashing
 
@@ -428,6 +452,84 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Newest first.
     async fn recent_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryChannel {
+    Email,
+    Sms,
+    Voice,
+}
+
+impl DeliveryChannel {
+    /// The outbox's name for the channel.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Email => "email",
+            DeliveryChannel::Sms => "sms",
+            DeliveryChannel::Voice => "voice",
+        }
+    }
+}
+
+/// Why a code was sent: the wording differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    Registration,
+    Reset,
+}
+
+/// What a message says, independent of language, channel and branding (which the delivery
+/// adapter applies). Holds a code only in `VerificationCode`, and only until it is rendered
+/// into the outbox.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Notice {
+    VerificationCode {
+        code: String,
+        minutes: u32,
+        purpose: CodePurpose,
+    },
+    MethodAdded {
+        method: crate::MethodType,
+    },
+    MethodRemoved {
+        method: crate::MethodType,
+    },
+}
+
+impl std::fmt::Debug for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::VerificationCode {
+                minutes, purpose, ..
+            } => f
+                .debug_struct("VerificationCode")
+                .field("code", &"[REDACTED]")
+                .field("minutes", minutes)
+                .field("purpose", purpose)
+                .finish(),
+            Notice::MethodAdded { method } => write!(f, "MethodAdded({method})"),
+            Notice::MethodRemoved { method } => write!(f, "MethodRemoved({method})"),
+        }
+    }
+}
+
+/// Queues a message for delivery (SPEC §8): the adapter renders it in the recipient's
+/// language with the organisation's branding and writes it to the durable outbox. Nothing is
+/// sent synchronously, so a provider's failure never changes what the user sees.
+#[async_trait]
+pub trait Delivery: Send + Sync {
+    async fn queue(
+        &self,
+        channel: DeliveryChannel,
+        to: &str,
+        notice: &Notice,
+        locale: crate::Locale,
+    ) -> Result<(), StoreError>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 //! retry with backoff, or after the last attempt moves it to the dead-letter state.
 
 pub mod dev;
+pub mod outbox_delivery;
 pub mod worker;
 
 use async_trait::async_trait;

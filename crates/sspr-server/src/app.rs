@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sspr_core::crypto::Sealer;
 use sspr_core::policy::lockout::LockoutPolicy;
-use sspr_core::ports::{BreachedPasswords, Clock, Store, SystemClock};
+use sspr_core::ports::{AdjustableClock, BreachedPasswords, Clock, Store, SystemClock};
 use sspr_directory::HashPool;
 use sspr_directory::breached::BreachedCorpus;
 use sspr_notify::dev::DevFileChannel;
+use sspr_notify::messages::Brand;
+use sspr_notify::outbox_delivery::OutboxDelivery;
 use sspr_notify::worker::{OutboxWorker, RetryPolicy};
 use sspr_store::SqlStore;
 use sspr_web::{AppState, WebSettings};
@@ -86,6 +89,22 @@ impl Application {
         hasher: HashPool,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        Self::build_with(loaded, store, hasher, clock, None).await
+    }
+
+    /// As [`Self::build`]; `dev_clock` (development mode only) is the clock requests see,
+    /// and `/dev/clock` can move it forward.
+    pub async fn build_with(
+        loaded: &Loaded,
+        store: Arc<dyn Store>,
+        hasher: HashPool,
+        clock: Arc<dyn Clock>,
+        dev_clock: Option<Arc<AdjustableClock>>,
+    ) -> anyhow::Result<Self> {
+        let clock = match &dev_clock {
+            Some(dev) => Arc::clone(dev) as Arc<dyn Clock>,
+            None => clock,
+        };
         let key = crate::keys::load_or_create(&loaded.key_file)?;
         let corpus = open_corpus(loaded)?;
         let c = &loaded.config;
@@ -96,7 +115,9 @@ impl Application {
             dev_outbox: c.delivery.mode == DeliveryMode::Development,
             organisation_name: c.organisation.name.clone(),
             session_hours: c.server.session_hours,
+            phone_regions: c.limits.phone_regions.clone(),
         };
+        let limits = c.limits.to_limits();
         let state = AppState {
             store: Arc::clone(&store),
             hasher: Arc::new(hasher),
@@ -112,6 +133,14 @@ impl Application {
             metrics: sspr_web::telemetry::metrics_handle(),
             breached: Arc::new(corpus.clone()),
             custom_banned: Arc::default(),
+            delivery: Arc::new(OutboxDelivery {
+                store: Arc::clone(&store),
+                brand: Brand::new(c.organisation.name.clone()),
+            }),
+            code_key: key.derive("one-time-codes"),
+            sealer: Arc::new(Sealer::new(&key)),
+            limits: Arc::new(limits),
+            dev_clock: dev_clock.filter(|_| c.delivery.mode == DeliveryMode::Development),
         };
         let router = sspr_web::router(state).map_err(|e| anyhow::anyhow!(e))?;
         let worker = match c.delivery.mode {

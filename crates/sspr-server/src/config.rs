@@ -26,8 +26,89 @@ pub struct Config {
     pub organisation: OrganisationConfig,
     pub keys: KeysConfig,
     pub lockout: LockoutConfig,
+    pub limits: LimitsConfig,
     pub breached: BreachedConfig,
     pub log: LogConfig,
+}
+
+/// The limits of SPEC §4 on codes, sends and checks. The defaults are Entra's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// How long a one-time code is valid (at most 600).
+    pub code_lifetime_seconds: i64,
+    /// Failed verifications per user in 24 hours before the user is blocked.
+    pub failed_verifications_per_day: u32,
+    /// Sends or checks of one gate (phone, app, questions) per user per hour.
+    pub gate_attempts_per_hour: u32,
+    /// Emails per user in 10 minutes.
+    pub emails_per_10_minutes: u32,
+    /// Texts and calls to one number in 24 hours (toll-fraud defence).
+    pub sends_per_number_per_day: u32,
+    /// How long a user or number stays blocked once a limit is reached.
+    pub block_hours: i64,
+    /// Sends and checks per client IP address per hour.
+    pub sends_per_ip_per_hour: u32,
+    pub checks_per_ip_per_hour: u32,
+    /// ISO 3166 regions phone numbers may belong to (e.g. ["GB", "DE"]); empty allows all.
+    pub phone_regions: Vec<String>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let d = sspr_core::policy::throttle::Limits::default();
+        Self {
+            code_lifetime_seconds: d.code_lifetime.whole_seconds(),
+            failed_verifications_per_day: d.failed_verifications.limit,
+            gate_attempts_per_hour: d.gate_attempts.limit,
+            emails_per_10_minutes: d.emails.limit,
+            sends_per_number_per_day: d.per_destination.limit,
+            block_hours: d.failed_verifications.block.whole_hours(),
+            sends_per_ip_per_hour: d.per_ip_sends.limit,
+            checks_per_ip_per_hour: d.per_ip_checks.limit,
+            phone_regions: Vec::new(),
+        }
+    }
+}
+
+impl LimitsConfig {
+    pub fn to_limits(&self) -> sspr_core::policy::throttle::Limits {
+        use sspr_core::policy::throttle::{Limits, ThrottleRule};
+        use time::Duration;
+        let block = Duration::hours(self.block_hours);
+        let d = Limits::default();
+        Limits {
+            failed_verifications: ThrottleRule {
+                limit: self.failed_verifications_per_day,
+                window: Duration::hours(24),
+                block,
+            },
+            gate_attempts: ThrottleRule {
+                limit: self.gate_attempts_per_hour,
+                window: Duration::hours(1),
+                block,
+            },
+            emails: ThrottleRule {
+                limit: self.emails_per_10_minutes,
+                window: Duration::minutes(10),
+                block,
+            },
+            per_destination: ThrottleRule {
+                limit: self.sends_per_number_per_day,
+                window: Duration::hours(24),
+                block,
+            },
+            per_ip_sends: ThrottleRule {
+                limit: self.sends_per_ip_per_hour,
+                ..d.per_ip_sends
+            },
+            per_ip_checks: ThrottleRule {
+                limit: self.checks_per_ip_per_hour,
+                ..d.per_ip_checks
+            },
+            code_lifetime: Duration::seconds(self.code_lifetime_seconds),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +230,7 @@ impl Default for Config {
             organisation: OrganisationConfig::default(),
             keys: KeysConfig::default(),
             lockout: LockoutConfig::default(),
+            limits: LimitsConfig::default(),
             breached: BreachedConfig::default(),
             log: LogConfig::default(),
         }
@@ -439,6 +521,26 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
             "lockout.duration_seconds",
             "must be at least 1 and at most lockout.max_duration_seconds",
         ));
+    }
+    if config.limits.block_hours < 1 || config.limits.block_hours > 24 * 30 {
+        return Err(invalid(
+            f,
+            "limits.block_hours",
+            "must be between 1 and 720",
+        ));
+    }
+    if let Err(errors) = config.limits.to_limits().validate() {
+        let what: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        return Err(invalid(f, "limits", what.join("; ")));
+    }
+    for region in &config.limits.phone_regions {
+        if region.len() != 2 || !region.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(invalid(
+                f,
+                "limits.phone_regions",
+                format!("{region:?} is not a two-letter ISO 3166 region code such as \"GB\""),
+            ));
+        }
     }
     if let Err(e) = config.log.level.parse::<tracing_subscriber::EnvFilter>() {
         return Err(invalid(f, "log.level", format!("not a valid filter: {e}")));

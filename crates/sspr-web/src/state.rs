@@ -1,11 +1,14 @@
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use sspr_core::crypto::ServerKey;
+use sspr_core::crypto::{Sealer, ServerKey};
 use sspr_core::policy::banned::BannedList;
 use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::policy::password::PasswordPolicy;
-use sspr_core::ports::{BreachedPasswords, Clock, PasswordHasher, Store};
+use sspr_core::policy::throttle::Limits;
+use sspr_core::ports::{
+    AdjustableClock, BreachedPasswords, Clock, Delivery, PasswordHasher, Store,
+};
 
 use crate::templates::Templates;
 
@@ -21,6 +24,8 @@ pub struct WebSettings {
     pub dev_outbox: bool,
     pub organisation_name: String,
     pub session_hours: i64,
+    /// ISO regions phone numbers may belong to (SPEC §4 country allow-list); empty = any.
+    pub phone_regions: Vec<String>,
 }
 
 impl WebSettings {
@@ -55,6 +60,15 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub breached: Arc<dyn BreachedPasswords>,
     pub custom_banned: Arc<CustomListCache>,
+    /// Where messages go (the outbox, rendered and branded).
+    pub delivery: Arc<dyn Delivery>,
+    /// Keys the hashes of one-time codes.
+    pub code_key: ServerKey,
+    /// Seals authenticator secrets.
+    pub sealer: Arc<Sealer>,
+    pub limits: Arc<Limits>,
+    /// Development mode's movable clock (the same one as `clock`), for `/dev/clock`.
+    pub dev_clock: Option<Arc<AdjustableClock>>,
 }
 
 /// The administrator's custom banned terms, indexed once per change of the list rather than
@@ -89,6 +103,7 @@ mod tests {
             dev_outbox: false,
             organisation_name: "x".into(),
             session_hours: 8,
+            phone_regions: vec![],
         };
         assert_eq!(s.public_origin(), "https://sspr.example.org");
         assert!(s.https());

@@ -12,6 +12,15 @@ const PAGES: &[(&str, &str)] = &[
     ("signin.html", include_str!("../templates/signin.html")),
     ("me.html", include_str!("../templates/me.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "security_info.html",
+        include_str!("../templates/security_info.html"),
+    ),
+    ("register.html", include_str!("../templates/register.html")),
+    (
+        "questions.html",
+        include_str!("../templates/questions.html"),
+    ),
 ];
 
 impl Templates {
@@ -51,7 +60,14 @@ mod tests {
             .unwrap();
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>x"));
-        for page in ["home.html", "signin.html", "me.html"] {
+        for page in [
+            "home.html",
+            "signin.html",
+            "me.html",
+            "security_info.html",
+            "register.html",
+            "questions.html",
+        ] {
             t.render(page, context! { org => "Example" }).unwrap();
         }
     }

@@ -98,6 +98,16 @@ impl PhoneNumber {
         &self.0
     }
 
+    /// The ISO 3166 region the number belongs to (`GB`, `DE`), for the country allow-list of
+    /// SPEC §4; `None` for non-geographic numbers.
+    pub fn region(&self) -> Option<String> {
+        let number = phonenumber::parse(None, &self.0).ok()?;
+        number.country().id().map(|id| {
+            let id: &str = id.as_ref();
+            id.to_owned()
+        })
+    }
+
     /// The number as shown to someone who must not learn it: `+•••••••••78`.
     pub fn masked(&self) -> String {
         let digits: Vec<char> = self.0.chars().collect();

@@ -3,6 +3,7 @@
 
 mod contact;
 mod group;
+mod locale;
 mod method;
 mod sspr_policy;
 mod user;
@@ -10,6 +11,7 @@ mod username;
 
 pub use contact::{EmailAddress, PhoneNumber};
 pub use group::{Group, GroupId, GroupName, NewGroup};
+pub use locale::Locale;
 pub use method::{MethodId, MethodType, RegisteredMethod};
 pub use sspr_policy::{Enablement, FieldError, HelpdeskLink, SsprPolicy};
 pub use user::{

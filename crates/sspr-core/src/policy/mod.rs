@@ -5,3 +5,4 @@ pub mod eligibility;
 pub mod groups;
 pub mod lockout;
 pub mod password;
+pub mod throttle;

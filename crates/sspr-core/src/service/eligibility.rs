@@ -12,8 +12,8 @@ use crate::ports::{Store, StoreError};
 use crate::{MethodType, User};
 
 /// The methods a user holds through contact data an administrator or the directory
-/// prepopulated, which count as registered (SPEC §6, as in Entra). Methods the user registers
-/// themselves (authenticator, questions, passkeys) join this set when they exist.
+/// prepopulated, which count as registered (SPEC §6, as in Entra). `evaluate` adds the
+/// methods the user registered and verified themselves.
 pub fn prepopulated_methods(user: &User) -> BTreeSet<MethodType> {
     let mut methods = BTreeSet::new();
     if user.email.is_some() || user.alternate_email.is_some() {
@@ -47,7 +47,15 @@ pub async fn evaluate(
         }
         None => false,
     };
-    let registered = prepopulated_methods(user);
+    let mut registered = prepopulated_methods(user);
+    registered.extend(
+        store
+            .list_methods(user.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.is_verified())
+            .map(|m| m.kind),
+    );
     Ok(decide(
         &policy,
         &Subject {

@@ -3,4 +3,6 @@
 pub mod eligibility;
 pub mod passwords;
 pub mod policy_admin;
+pub mod security_info;
 pub mod signin;
+pub mod throttle;

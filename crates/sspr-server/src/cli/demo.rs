@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use clap::Args;
 use sspr_core::audit::{AuditEvent, Outcome, events};
-use sspr_core::ports::{Member, PasswordHasher, Store, StoreError};
+use sspr_core::ports::{AdjustableClock, Member, PasswordHasher, Store, StoreError};
 use sspr_core::service::policy_admin::update_policy;
 use sspr_core::{
-    AdminRole, DisplayName, EmailAddress, Enablement, GroupId, GroupName, NewGroup, NewUser,
-    PhoneNumber, SsprPolicy, Username,
+    AdminRole, DisplayName, EmailAddress, Enablement, GroupId, GroupName, MethodType, NewGroup,
+    NewUser, PhoneNumber, SsprPolicy, Username,
 };
 
 use super::{Failure, fail};
@@ -47,6 +47,12 @@ pub const ACCOUNTS: &[(&str, &str, &str, &str)] = &[
         "Demo-Admin-2026!",
         "global admin: two methods always required",
     ),
+    (
+        "katherine",
+        "Katherine Johnson",
+        "Demo-Orbit-2026!",
+        "in SSPR-Users with nothing registered: sign-in asks her to register",
+    ),
 ];
 
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -65,8 +71,15 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let pool = crate::app::hash_pool(&loaded)?;
     let seeded = seed(&store, &pool).await?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let app =
-        crate::app::Application::build(&loaded, store, pool, crate::app::system_clock()).await?;
+    let app = crate::app::Application::build_with(
+        &loaded,
+        store,
+        pool,
+        crate::app::system_clock(),
+        // A clock /dev/clock can move forward, to see a re-confirmation fall due.
+        Some(Arc::new(AdjustableClock::default())),
+    )
+    .await?;
     let url = format!("http://{}/", app.local_addr());
 
     println!();
@@ -136,26 +149,27 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
             "ada",
             "Ada",
             "Lovelace",
-            "ada@example.org",
-            "+44 7911 123456",
+            Some("ada@example.org"),
+            Some("+44 7911 123456"),
             vec![],
         ),
         (
             "grace",
             "Grace",
             "Hopper",
-            "grace@example.org",
-            "+44 7911 123457",
+            Some("grace@example.org"),
+            Some("+44 7911 123457"),
             vec![],
         ),
         (
             "admin",
             "Demo",
             "Admin",
-            "admin@example.org",
-            "+44 7911 123458",
+            Some("admin@example.org"),
+            Some("+44 7911 123458"),
             vec![AdminRole::GlobalAdmin],
         ),
+        ("katherine", "Katherine", "Johnson", None, None, vec![]),
     ];
     for ((username, first, last, email, mobile, roles), (_, display, password, _)) in
         people.into_iter().zip(ACCOUNTS)
@@ -167,8 +181,8 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
                 let mut u = NewUser::cloud(name, DisplayName::parse(display)?);
                 u.first_name = Some(first.into());
                 u.last_name = Some(last.into());
-                u.email = Some(EmailAddress::parse(email)?);
-                u.mobile_phone = Some(PhoneNumber::parse(mobile)?);
+                u.email = email.map(EmailAddress::parse).transpose()?;
+                u.mobile_phone = mobile.map(PhoneNumber::parse).transpose()?;
                 u.roles = roles.into_iter().collect();
                 u.password_hash = Some(hasher.hash(password).await?);
                 created_any = true;
@@ -178,13 +192,17 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
                     .id
             }
         };
-        if username == "ada" {
-            join(pilot, Member::User(id), "SSPR-Pilot").await?;
+        match username {
+            "ada" => join(pilot, Member::User(id), "SSPR-Pilot").await?,
+            "katherine" => join(users, Member::User(id), "SSPR-Users").await?,
+            _ => {}
         }
     }
     let policy = SsprPolicy {
         enablement: Enablement::Selected,
         target_group: Some(users),
+        // Every method, so the demo shows each of them.
+        methods_enabled: MethodType::ALL.into_iter().collect(),
         ..store.policy().await?
     };
     if !update_policy(store, &policy, actor).await?.is_empty() {

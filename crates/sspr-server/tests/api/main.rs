@@ -7,5 +7,6 @@ mod helpers;
 mod http_basics;
 mod outbox;
 mod passwords;
+mod security_info;
 mod shutdown;
 mod signin;

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
-use sspr_core::policy::eligibility::Registration;
-use sspr_core::service::eligibility::evaluate;
+use sspr_core::service::security_info::Interrupt;
 use sspr_core::service::signin::{SignIn, SignInError, SignInOutcome};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
+use crate::routes::api_me::{api_error, security_info};
 use crate::session;
 
 /// Longest username and password we will even look at; anything longer is a wrong credential
@@ -73,22 +73,9 @@ pub async fn create(
     let outcome = authenticate(&state, &ctx, &body.username, &body.password).await?;
     match outcome {
         SignInOutcome::Success(user) => {
-            let now = state.clock.now();
-            let registration = match evaluate(state.store.as_ref(), &user, now)
+            let registration = registration_status(&state, &user)
                 .await
-                .map_err(|e| ApiError::from(e).support(&ctx.support_code))?
-            {
-                Ok(e) => match e.registration {
-                    Registration::Registered => "ok",
-                    Registration::Required if state_requires_registration(&state).await => {
-                        "required"
-                    }
-                    Registration::Required => "ok",
-                    Registration::ReconfirmDue => "reconfirm",
-                },
-                // Not in scope for SSPR: nothing to register.
-                Err(_) => "ok",
-            };
+                .map_err(|e| e.support(&ctx.support_code))?;
             let cookie = session::start(&state, &user)
                 .await
                 .map_err(|e| e.support(&ctx.support_code))?;
@@ -109,13 +96,28 @@ pub async fn create(
     }
 }
 
-async fn state_requires_registration(state: &AppState) -> bool {
-    state
-        .store
-        .policy()
+/// What sign-in answers about registration: `ok`, `required` or `reconfirm`. Showing the
+/// interrupt starts the skip window (SPEC §2).
+pub async fn registration_status(
+    state: &AppState,
+    user: &sspr_core::User,
+) -> Result<&'static str, ApiError> {
+    let service = security_info(state);
+    let interrupt = service
+        .interrupt(user)
         .await
-        .map(|p| p.require_registration)
-        .unwrap_or(true)
+        .map_err(|e| api_error(e, state))?;
+    if interrupt != Interrupt::None {
+        service
+            .prompted(user)
+            .await
+            .map_err(|e| api_error(e, state))?;
+    }
+    Ok(match interrupt {
+        Interrupt::None => "ok",
+        Interrupt::Register { .. } => "required",
+        Interrupt::Reconfirm { .. } => "reconfirm",
+    })
 }
 
 pub async fn delete(

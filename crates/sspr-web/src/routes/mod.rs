@@ -1,19 +1,21 @@
 //! The router: every route of the service and the middleware stack around them.
 
 mod api_admin_policy;
+pub(crate) mod api_me;
 mod api_password;
 mod api_session;
 mod assets;
 mod dev;
 mod health;
-mod pages;
+pub(crate) mod pages;
+mod security_pages;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
@@ -41,6 +43,32 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route("/signout", post(pages::signout))
         .route("/me", get(pages::me))
         .route("/me/password", post(pages::change_password))
+        .route("/me/security-info", get(security_pages::info))
+        .route("/me/security-info/email", post(security_pages::add_email))
+        .route("/me/security-info/phone", post(security_pages::add_phone))
+        .route(
+            "/me/security-info/authenticator",
+            post(security_pages::add_authenticator),
+        )
+        .route(
+            "/me/security-info/{id}/verify",
+            post(security_pages::verify),
+        )
+        .route(
+            "/me/security-info/{id}/resend",
+            post(security_pages::resend),
+        )
+        .route(
+            "/me/security-info/{id}/remove",
+            post(security_pages::remove),
+        )
+        .route(
+            "/me/security-questions",
+            get(security_pages::questions_form).post(security_pages::questions_submit),
+        )
+        .route("/register", get(security_pages::register))
+        .route("/register/confirm", post(security_pages::register_confirm))
+        .route("/register/skip", post(security_pages::register_skip))
         .route(
             "/api/v1/session",
             post(api_session::create).delete(api_session::delete),
@@ -51,6 +79,17 @@ pub fn router(state: AppState) -> Result<Router, String> {
         )
         .route("/api/v1/password/check", post(api_password::check))
         .route("/api/v1/me/password", post(api_password::change))
+        .route("/api/v1/me/methods", get(api_me::list).post(api_me::add))
+        .route("/api/v1/me/methods/{id}", delete(api_me::remove))
+        .route("/api/v1/me/methods/{id}/verify", post(api_me::verify))
+        .route("/api/v1/me/methods/{id}/resend", post(api_me::resend))
+        .route(
+            "/api/v1/me/security-questions",
+            get(api_me::questions_catalogue).put(api_me::put_questions),
+        )
+        .route("/api/v1/me/registration", get(api_me::registration))
+        .route("/api/v1/me/registration/confirm", post(api_me::confirm))
+        .route("/api/v1/me/registration/skip", post(api_me::skip))
         .route(
             "/api/v1/admin/password-policy",
             get(api_password::get_policy).put(api_password::put_policy),
@@ -61,6 +100,9 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route("/static/{file}", get(assets::serve));
     if state.settings.dev_outbox {
         app = app.route("/dev/outbox", get(dev::outbox));
+        if state.dev_clock.is_some() {
+            app = app.route("/dev/clock", get(dev::clock).post(dev::advance_clock));
+        }
     }
     let app = app
         .fallback(not_found)

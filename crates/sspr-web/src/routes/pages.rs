@@ -14,10 +14,10 @@ use sspr_core::service::signin::SignInOutcome;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
-use crate::routes::api_session::authenticate;
+use crate::routes::api_session::{authenticate, registration_status};
 use crate::session::{self, CurrentUser};
 
-fn render(
+pub(crate) fn render(
     state: &AppState,
     ctx: &RequestContext,
     status: StatusCode,
@@ -34,7 +34,7 @@ fn render(
 }
 
 /// An error shown as a page rather than JSON.
-fn error_page(state: &AppState, ctx: &RequestContext, e: ApiError) -> Response {
+pub(crate) fn error_page(state: &AppState, ctx: &RequestContext, e: ApiError) -> Response {
     let retry = e.retry_after;
     let title = if e.status.is_server_error() {
         "Please try again"
@@ -81,10 +81,18 @@ pub async fn signin_submit(
     };
     let username: String = form.username.chars().take(256).collect();
     match outcome {
-        SignInOutcome::Success(user) => match session::start(&state, &user).await {
-            Ok(cookie) => (jar.add(cookie), Redirect::to("/me")).into_response(),
-            Err(e) => error_page(&state, &ctx, e),
-        },
+        SignInOutcome::Success(user) => {
+            // "Keep your account secure" when registration or re-confirmation is due.
+            let next = match registration_status(&state, &user).await {
+                Ok("ok") => "/me",
+                Ok(_) => "/register",
+                Err(e) => return error_page(&state, &ctx, e.support(&ctx.support_code)),
+            };
+            match session::start(&state, &user).await {
+                Ok(cookie) => (jar.add(cookie), Redirect::to(next)).into_response(),
+                Err(e) => error_page(&state, &ctx, e),
+            }
+        }
         SignInOutcome::InvalidCredentials => render(
             &state,
             &ctx,

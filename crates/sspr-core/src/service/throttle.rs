@@ -1,0 +1,87 @@
+//! Applies the limits of SPEC §4 through the store's shared counters, so that every instance
+//! sees every attempt. The rules are pure (`policy::throttle`); this is where attempts are
+//! recorded and refused.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::UserId;
+use crate::policy::throttle::{ThrottleRule, blocked_until};
+use crate::ports::{Clock, Store, StoreError};
+
+/// An action was refused by a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocked {
+    pub until: OffsetDateTime,
+}
+
+impl Blocked {
+    /// Whole seconds to wait, at least 1 (for `Retry-After`).
+    pub fn retry_after(&self, now: OffsetDateTime) -> u64 {
+        u64::try_from((self.until - now).whole_seconds())
+            .unwrap_or(0)
+            .max(1)
+    }
+}
+
+pub struct Throttle<'a> {
+    pub store: &'a dyn Store,
+    pub clock: &'a dyn Clock,
+}
+
+fn horizon(rule: &ThrottleRule) -> Duration {
+    rule.window + rule.block
+}
+
+impl Throttle<'_> {
+    /// Counts an attempt (a send, or a check of a gate) and allows it unless the key is
+    /// blocked. The attempt is recorded before the decision, so that parallel requests see
+    /// each other; a refused attempt is forgotten again and does not extend the block.
+    pub async fn attempt(
+        &self,
+        key: &str,
+        user: Option<UserId>,
+        rule: &ThrottleRule,
+    ) -> Result<Result<(), Blocked>, StoreError> {
+        let now = self.clock.now();
+        let hit = self
+            .store
+            .throttle_hit(key, user, now, now - horizon(rule))
+            .await?;
+        match blocked_until(&hit.others, rule, now) {
+            Some(until) => {
+                self.store.throttle_forget(hit.id).await?;
+                Ok(Err(Blocked { until }))
+            }
+            None => Ok(Ok(())),
+        }
+    }
+
+    /// Whether the key is blocked now, without counting anything (e.g. before checking a
+    /// code, when only a failure counts).
+    pub async fn check(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+    ) -> Result<Result<(), Blocked>, StoreError> {
+        let now = self.clock.now();
+        let events = self.store.throttle_events(key, now - horizon(rule)).await?;
+        Ok(match blocked_until(&events, rule, now) {
+            Some(until) => Err(Blocked { until }),
+            None => Ok(()),
+        })
+    }
+
+    /// Records an event that counts toward a limit (e.g. a failed verification).
+    pub async fn record(
+        &self,
+        key: &str,
+        user: Option<UserId>,
+        rule: &ThrottleRule,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.store
+            .throttle_hit(key, user, now, now - horizon(rule))
+            .await
+            .map(drop)
+    }
+}

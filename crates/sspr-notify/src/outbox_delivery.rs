@@ -1,0 +1,74 @@
+//! The [`Delivery`] port: a notice is rendered in the recipient's language with the
+//! organisation's branding and written to the durable outbox, where a worker picks it up.
+//! Nothing is sent while the user waits, so a slow or failing provider never changes what
+//! they see (SPEC §8).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sspr_core::Locale;
+use sspr_core::ports::{
+    CodePurpose, Delivery, DeliveryChannel, NewOutboxMessage, Notice, Store, StoreError,
+};
+
+use crate::messages::{self, Brand, Message, MessageChannel};
+
+pub struct OutboxDelivery {
+    pub store: Arc<dyn Store>,
+    pub brand: Brand,
+}
+
+fn message(notice: &Notice) -> Message {
+    match notice {
+        Notice::VerificationCode {
+            code,
+            minutes,
+            purpose,
+        } => Message::VerificationCode {
+            code: code.clone(),
+            minutes: *minutes,
+            purpose: match purpose {
+                CodePurpose::Registration => messages::CodePurpose::Registration,
+                CodePurpose::Reset => messages::CodePurpose::Reset,
+            },
+        },
+        Notice::MethodAdded { method } => Message::MethodAdded {
+            method: method.as_str().to_owned(),
+        },
+        Notice::MethodRemoved { method } => Message::MethodRemoved {
+            method: method.as_str().to_owned(),
+        },
+    }
+}
+
+#[async_trait]
+impl Delivery for OutboxDelivery {
+    async fn queue(
+        &self,
+        channel: DeliveryChannel,
+        to: &str,
+        notice: &Notice,
+        locale: Locale,
+    ) -> Result<(), StoreError> {
+        let rendered = messages::render(
+            &message(notice),
+            match channel {
+                DeliveryChannel::Email => MessageChannel::Email,
+                DeliveryChannel::Sms => MessageChannel::Sms,
+                DeliveryChannel::Voice => MessageChannel::Voice,
+            },
+            locale.as_str(),
+            &self.brand,
+        );
+        self.store
+            .enqueue(&NewOutboxMessage {
+                channel: channel.as_str().to_owned(),
+                recipient: to.to_owned(),
+                subject: rendered.subject,
+                body: rendered.text,
+                html_body: rendered.html,
+            })
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,577 @@
+//! The pages of "my security info" and the registration interrupt (SPEC §6). They work
+//! without JavaScript (except passkeys): every action is a form POST answered with a page.
+
+use std::collections::BTreeMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+use sspr_core::methods::questions;
+use sspr_core::service::security_info::{
+    Interrupt, SecurityInfoError, TotpEnrolment, allowed_methods,
+};
+use sspr_core::{Locale, MethodId, MethodType, User};
+use time::format_description::well_known::Rfc3339;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::middleware::RequestContext;
+use crate::routes::api_me::{api_error, caller, locale, security_info};
+use crate::routes::pages::{error_page, render};
+use crate::session::CurrentUser;
+
+/// The name of each method type as shown in the pages.
+fn labels() -> BTreeMap<&'static str, &'static str> {
+    MethodType::ALL
+        .into_iter()
+        .map(|m| {
+            (
+                m.as_str(),
+                match m {
+                    MethodType::Email => "Email",
+                    MethodType::MobileSms => "Mobile phone (text message)",
+                    MethodType::MobileVoice => "Mobile phone (call)",
+                    MethodType::OfficeVoice => "Office phone (call)",
+                    MethodType::AuthenticatorCode => "Authenticator app",
+                    MethodType::SecurityQuestions => "Security questions",
+                    MethodType::Passkey => "Passkey",
+                },
+            )
+        })
+        .collect()
+}
+
+/// The signed-in user, or a redirect to sign in.
+fn user_or_redirect(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: Result<CurrentUser, ApiError>,
+) -> Result<User, Response> {
+    match user {
+        Ok(CurrentUser(Some(u))) => Ok(u),
+        Ok(CurrentUser(None)) => Err(Redirect::to("/signin").into_response()),
+        Err(e) => Err(error_page(state, ctx, e)),
+    }
+}
+
+/// A use-case error as messages on the page it came from, or an error page.
+fn messages(e: SecurityInfoError, state: &AppState) -> Result<(StatusCode, Vec<String>), ApiError> {
+    let err = api_error(e, state);
+    if err.status.is_server_error() || err.status == StatusCode::UNAUTHORIZED {
+        return Err(err);
+    }
+    let mut list = Vec::new();
+    if let Some(errors) = err.extra.as_ref().and_then(|x| x["errors"].as_array()) {
+        list.extend(
+            errors
+                .iter()
+                .filter_map(|e| e["message"].as_str())
+                .map(sentence),
+        );
+    }
+    if list.is_empty() {
+        list.push(err.message.clone());
+    }
+    Ok((err.status, list))
+}
+
+fn sentence(m: &str) -> String {
+    let mut c = m.chars();
+    match c.next() {
+        Some(f) => {
+            let s: String = f.to_uppercase().chain(c).collect();
+            if s.ends_with('.') { s } else { s + "." }
+        }
+        None => String::new(),
+    }
+}
+
+struct PageState<'a> {
+    status: StatusCode,
+    notice: Option<String>,
+    errors: Vec<String>,
+    enrol: Option<(MethodId, &'a TotpEnrolment)>,
+    back: &'a str,
+}
+
+async fn render_info(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &User,
+    page: PageState<'_>,
+) -> Response {
+    let service = security_info(state);
+    let methods = match service.list(user).await {
+        Ok(m) => m,
+        Err(e) => return error_page(state, ctx, api_error(e, state).support(&ctx.support_code)),
+    };
+    let policy = match state.store.policy().await {
+        Ok(p) => p,
+        Err(e) => return error_page(state, ctx, ApiError::from(e).support(&ctx.support_code)),
+    };
+    let allowed: Vec<&str> = allowed_methods(&policy, user)
+        .into_iter()
+        .map(|m| m.as_str())
+        .collect();
+    let phone_kinds: Vec<&str> = allowed
+        .iter()
+        .copied()
+        .filter(|m| ["mobile_sms", "mobile_voice", "office_voice"].contains(m))
+        .collect();
+    let has_questions = methods
+        .iter()
+        .any(|m| m.kind == MethodType::SecurityQuestions && m.verified);
+    let enrol = page.enrol.map(|(id, e)| {
+        context! { id => id.to_string(), secret => e.secret.clone(), qr_svg => e.qr_svg.clone() }
+    });
+    render(
+        state,
+        ctx,
+        page.status,
+        "security_info.html",
+        context! {
+            methods => minijinja::value::Serde(&methods),
+            labels => labels(),
+            allowed => allowed,
+            phone_kinds => phone_kinds,
+            has_questions => has_questions,
+            notice => page.notice,
+            errors => page.errors,
+            enrol => enrol,
+            back => page.back,
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct InfoQuery {
+    from: Option<String>,
+}
+
+fn back_to(from: Option<&str>) -> &'static str {
+    if from == Some("register") {
+        "/register"
+    } else {
+        "/me"
+    }
+}
+
+pub async fn info(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<InfoQuery>,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    render_info(
+        &state,
+        &ctx,
+        &user,
+        PageState {
+            status: StatusCode::OK,
+            notice: None,
+            errors: vec![],
+            enrol: None,
+            back: back_to(q.from.as_deref()),
+        },
+    )
+    .await
+}
+
+/// Re-renders the page after an action: its notice on success, its messages on failure.
+async fn after(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &User,
+    result: Result<String, SecurityInfoError>,
+) -> Response {
+    let (status, notice, errors) = match result {
+        Ok(n) => (StatusCode::OK, Some(n), vec![]),
+        Err(e) => match messages(e, state) {
+            Ok((s, list)) => (s, None, list),
+            Err(err) => return error_page(state, ctx, err.support(&ctx.support_code)),
+        },
+    };
+    render_info(
+        state,
+        ctx,
+        user,
+        PageState {
+            status,
+            notice,
+            errors,
+            enrol: None,
+            back: "/me",
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    address: String,
+}
+
+pub async fn add_email(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    let result = security_info(&state)
+        .add_email(&user, &form.address, &caller)
+        .await
+        .map(|a| {
+            format!(
+                "We sent a code to {}. Enter it below to finish adding this address.",
+                a.method.hint
+            )
+        });
+    after(&state, &ctx, &user, result).await
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    #[serde(rename = "type")]
+    kind: String,
+    number: String,
+}
+
+pub async fn add_phone(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    Form(form): Form<PhoneForm>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    let result = match MethodType::parse(&form.kind) {
+        Ok(kind) => security_info(&state)
+            .add_phone(&user, kind, &form.number, &caller)
+            .await
+            .map(|a| {
+                format!(
+                    "We sent a code to {}. Enter it below to finish adding this number.",
+                    a.method.hint
+                )
+            }),
+        Err(e) => Err(SecurityInfoError::Field {
+            field: "type",
+            message: e.to_string(),
+        }),
+    };
+    after(&state, &ctx, &user, result).await
+}
+
+pub async fn add_authenticator(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    match security_info(&state)
+        .add_authenticator(&user, &caller)
+        .await
+    {
+        Ok(added) => {
+            let Some(enrol) = added.totp.as_ref() else {
+                return after(&state, &ctx, &user, Ok(String::new())).await;
+            };
+            let id = MethodId::parse(&added.method.id).unwrap_or_default();
+            render_info(
+                &state,
+                &ctx,
+                &user,
+                PageState {
+                    status: StatusCode::OK,
+                    notice: None,
+                    errors: vec![],
+                    enrol: Some((id, enrol)),
+                    back: "/me",
+                },
+            )
+            .await
+        }
+        Err(e) => after(&state, &ctx, &user, Err(e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    user: Result<CurrentUser, ApiError>,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    let result = match MethodId::parse(&id) {
+        Some(id) => security_info(&state)
+            .verify(&user, id, &form.code, &caller)
+            .await
+            .map(|m| format!("Verified: {} is now one of your methods.", m.hint)),
+        None => Err(SecurityInfoError::NotFound),
+    };
+    after(&state, &ctx, &user, result).await
+}
+
+pub async fn resend(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    let result = match MethodId::parse(&id) {
+        Some(id) => security_info(&state)
+            .resend(&user, id, &caller)
+            .await
+            .map(|()| "We sent a new code.".to_owned()),
+        None => Err(SecurityInfoError::NotFound),
+    };
+    after(&state, &ctx, &user, result).await
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    let result = match MethodId::parse(&id) {
+        Some(id) => security_info(&state)
+            .remove(&user, id, &caller)
+            .await
+            .map(|()| "The method was removed.".to_owned()),
+        None => Err(SecurityInfoError::NotFound),
+    };
+    after(&state, &ctx, &user, result).await
+}
+
+async fn render_questions(
+    state: &AppState,
+    ctx: &RequestContext,
+    lang: Locale,
+    status: StatusCode,
+    chosen: Vec<String>,
+    errors: Vec<String>,
+) -> Response {
+    let policy = match state.store.policy().await {
+        Ok(p) => p,
+        Err(e) => return error_page(state, ctx, ApiError::from(e).support(&ctx.support_code)),
+    };
+    let list: Vec<_> = questions::catalogue(lang, &policy.custom_questions)
+        .into_iter()
+        .map(|(id, text)| context! { id => id.as_str().to_owned(), text => text })
+        .collect();
+    let required = usize::from(policy.questions_to_register);
+    let mut chosen = chosen;
+    chosen.resize(required, String::new());
+    render(
+        state,
+        ctx,
+        status,
+        "questions.html",
+        context! { required => required, questions => list, chosen => chosen, errors => errors },
+    )
+}
+
+pub async fn questions_form(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    if let Err(r) = user_or_redirect(&state, &ctx, user) {
+        return r;
+    }
+    render_questions(
+        &state,
+        &ctx,
+        locale(&headers, None),
+        StatusCode::OK,
+        vec![],
+        vec![],
+    )
+    .await
+}
+
+/// The form posts `q0`, `a0`, `q1`, `a1`, …
+pub async fn questions_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let lang = locale(&headers, None);
+    let mut answers = Vec::new();
+    for i in 0..5 {
+        if let (Some(q), Some(a)) = (form.get(&format!("q{i}")), form.get(&format!("a{i}"))) {
+            answers.push((q.clone(), a.clone()));
+        }
+    }
+    let chosen: Vec<String> = answers.iter().map(|(q, _)| q.clone()).collect();
+    match security_info(&state)
+        .set_questions(&user, &answers, &caller(&ctx, lang))
+        .await
+    {
+        Ok(()) => {
+            after(
+                &state,
+                &ctx,
+                &user,
+                Ok("Your security questions are saved.".to_owned()),
+            )
+            .await
+        }
+        Err(e) => match messages(e, &state) {
+            Ok((status, list)) => render_questions(&state, &ctx, lang, status, chosen, list).await,
+            Err(err) => error_page(&state, &ctx, err.support(&ctx.support_code)),
+        },
+    }
+}
+
+/// "Keep your account secure": the registration interrupt after sign-in.
+pub async fn register(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    render_register(&state, &ctx, &user, StatusCode::OK, vec![]).await
+}
+
+async fn render_register(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &User,
+    status: StatusCode,
+    errors: Vec<String>,
+) -> Response {
+    let service = security_info(state);
+    let loaded = async {
+        let interrupt = service.interrupt(user).await?;
+        let methods = service.list(user).await?;
+        let eligibility = service.eligibility(user).await?;
+        Ok::<_, SecurityInfoError>((interrupt, methods, eligibility))
+    }
+    .await;
+    let (interrupt, methods, eligibility) = match loaded {
+        Ok(x) => x,
+        Err(e) => return error_page(state, ctx, api_error(e, state).support(&ctx.support_code)),
+    };
+    let (mode, skip_until) = match interrupt {
+        Interrupt::None => return Redirect::to("/me").into_response(),
+        Interrupt::Register { skip_until } => ("register", skip_until),
+        Interrupt::Reconfirm { skip_until } => ("reconfirm", skip_until),
+    };
+    let (required, registered) = match &eligibility {
+        Ok(e) => (usize::from(e.required), e.usable.len()),
+        Err(_) => (0, 0),
+    };
+    let skip_until = skip_until.and_then(|t| t.format(&Rfc3339).ok());
+    render(
+        state,
+        ctx,
+        status,
+        "register.html",
+        context! {
+            mode => mode,
+            required => required,
+            registered => registered,
+            methods => minijinja::value::Serde(&methods),
+            labels => labels(),
+            skip_until => skip_until,
+            errors => errors,
+        },
+    )
+}
+
+pub async fn register_confirm(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    match security_info(&state).confirm(&user, &caller).await {
+        Ok(()) => Redirect::to("/me").into_response(),
+        Err(e) => match messages(e, &state) {
+            Ok((status, list)) => render_register(&state, &ctx, &user, status, list).await,
+            Err(err) => error_page(&state, &ctx, err.support(&ctx.support_code)),
+        },
+    }
+}
+
+pub async fn register_skip(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let user = match user_or_redirect(&state, &ctx, user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let caller = caller(&ctx, locale(&headers, None));
+    match security_info(&state).skip(&user, &caller).await {
+        Ok(()) => Redirect::to("/me").into_response(),
+        Err(e) => match messages(e, &state) {
+            Ok((status, list)) => render_register(&state, &ctx, &user, status, list).await,
+            Err(err) => error_page(&state, &ctx, err.support(&ctx.support_code)),
+        },
+    }
+}
