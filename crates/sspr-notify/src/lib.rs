@@ -5,7 +5,11 @@
 //! retry with backoff, or after the last attempt moves it to the dead-letter state.
 
 pub mod dev;
+pub mod gateway;
+pub mod messages;
 pub mod outbox_delivery;
+pub mod router;
+pub mod smtp;
 pub mod worker;
 
 use async_trait::async_trait;
@@ -25,4 +29,17 @@ pub enum DeliveryError {
     /// Retrying cannot help (a rejected recipient).
     #[error("permanent delivery failure: {0}")]
     Permanent(String),
+}
+
+/// Installs rustls' ring provider as the process default, once. reqwest is built without a
+/// provider of its own (so the tree holds ring only, no aws-lc-rs) and panics when a client
+/// is built before one is installed: call this at start-up and before building any
+/// `reqwest::Client` (the gateway constructors do). Safe to call any number of times, also
+/// when something else installed ring already.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means a provider is installed already, which is all we need.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
