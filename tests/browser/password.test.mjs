@@ -17,6 +17,11 @@ after(async () => {
   await browser?.close();
 });
 
+// The page's live rule check (debounced) for the value just typed.
+function liveCheck(page) {
+  return page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/password/check');
+}
+
 // Submit the change form and wait for the page the POST answers with. (Waiting for 'load'
 // alone can resolve on the old page before the navigation starts.)
 async function submitChange(page) {
@@ -54,14 +59,20 @@ test('the new password is checked as the user types and again on submit', TEST_T
 
     // Submitting a refused password shows why, and changes nothing.
     await page.locator('#current').fill(PASSWORD);
+    // Let the live check of the typed value finish first: a check still in flight when the
+    // form navigates is aborted, and the page would report a failed request.
+    let checked = liveCheck(page);
     await page.locator('#new-password').fill('Hopper!1');
+    await checked;
     await page.locator('#confirm').fill('Hopper!1');
     assert.equal((await submitChange(page)).status(), 422, 'the refused change answers 422');
     assert.match(await bodyText(page), /easy to guess/);
 
     // A good one is accepted.
     await page.locator('#current').fill(PASSWORD);
+    checked = liveCheck(page);
     await page.locator('#new-password').fill('Tangerine-Bicycle-Orbit-42');
+    await checked;
     await page.locator('#confirm').fill('Tangerine-Bicycle-Orbit-42');
     assert.equal((await submitChange(page)).status(), 200);
     assert.match(await bodyText(page), /Your password was changed/);

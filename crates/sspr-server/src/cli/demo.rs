@@ -186,10 +186,18 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
                 u.roles = roles.into_iter().collect();
                 u.password_hash = Some(hasher.hash(password).await?);
                 created_any = true;
-                store
+                let id = store
                     .create_user(&u, &audit(events::ADD_USER, username))
                     .await?
-                    .id
+                    .id;
+                // Ada and the admin have confirmed their (prepopulated) contact data, so
+                // sign-in lets them through; Katherine shows the registration interrupt.
+                if username != "katherine" {
+                    store
+                        .set_registration_confirmed(id, Some(time::OffsetDateTime::now_utc()))
+                        .await?;
+                }
+                id
             }
         };
         match username {
@@ -201,8 +209,11 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
     let policy = SsprPolicy {
         enablement: Enablement::Selected,
         target_group: Some(users),
-        // Every method, so the demo shows each of them.
-        methods_enabled: MethodType::ALL.into_iter().collect(),
+        // Every method this version can register, so the demo shows each of them.
+        methods_enabled: MethodType::ALL
+            .into_iter()
+            .filter(|m| *m != MethodType::Passkey)
+            .collect(),
         ..store.policy().await?
     };
     if !update_policy(store, &policy, actor).await?.is_empty() {

@@ -200,7 +200,7 @@ pub async fn add(
         }),
         MethodType::Passkey => Err(SecurityInfoError::Field {
             field: "type",
-            message: "register passkeys with POST /api/v1/me/passkeys/options".into(),
+            message: "passkeys cannot be registered in this version yet".into(),
         }),
     }
     .map_err(|e| api_error(e, &state).support(&sc))?;
