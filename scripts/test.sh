@@ -4,7 +4,8 @@
 # On a fresh Debian 12 machine it installs what is missing (Chromium, oathtool,
 # PostgreSQL, cargo-nextest, the npm packages of the browser tests), starts a
 # throwaway PostgreSQL, builds the workspace, runs the Rust tests with
-# nextest, then starts `sspr demo` and runs the browser tests against it.
+# nextest (with an SMTP capture for the delivery tests), then starts
+# `sspr demo` and runs the browser tests against it.
 # Both test suites always run; the script fails if either failed.
 # Everything it starts is stopped again on exit, also on failure or Ctrl-C.
 #
@@ -16,6 +17,9 @@
 #                            through it, so it needs CREATEDB rights
 #   SSPR_PG_PORT             port for the throwaway PostgreSQL (default: a
 #                            free port)
+#   SSPR_SMTP_PORT           port for the SMTP capture (default: a free port)
+#   SSPR_SMTP_VENV           its Python virtualenv (default: target/smtp-venv,
+#                            kept between runs)
 # There is deliberately no switch to skip the browser tests.
 set -euo pipefail
 
@@ -50,6 +54,7 @@ export SSPR_TEST_DIR=$TEST_DIR # scripts/pg.sh puts its cluster in $SSPR_TEST_DI
 
 DEMO_PID=""
 PG_STARTED=0
+SMTP_STARTED=0
 
 # Stop `sspr demo`: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL.
 # Returns 1 if it had to be killed (a service must shut down on SIGTERM).
@@ -81,6 +86,9 @@ cleanup() {
   stop_demo
   if ((PG_STARTED)); then
     scripts/pg.sh stop
+  fi
+  if ((SMTP_STARTED)); then
+    scripts/smtp.sh stop
   fi
   if ((OWN_TEST_DIR)); then
     if ((rc == 0)); then
@@ -130,6 +138,14 @@ command -v oathtool >/dev/null || missing+=(oathtool) # TOTP interop test (sspr-
 if [[ -z ${SSPR_TEST_POSTGRES_URL:-} ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   missing+=(postgresql) # the metapackage pulls in Debian's default server (15)
 fi
+# The SMTP capture (scripts/smtp.sh) runs aiosmtpd in a virtualenv and makes
+# its STARTTLS certificate with openssl.
+if ! command -v python3 >/dev/null; then
+  missing+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  missing+=(python3-venv) # Debian splits venv/ensurepip out of python3
+fi
+command -v openssl >/dev/null || missing+=(openssl)
 
 if ((${#missing[@]})); then
   if [[ $EUID -eq 0 ]]; then
@@ -189,6 +205,22 @@ else
   note "using the PostgreSQL at SSPR_TEST_POSTGRES_URL (not starting one)"
 fi
 export SSPR_TEST_POSTGRES_URL
+
+# ---------------------------------------------------------------------------
+# 2b. SMTP capture for the delivery tests (sspr-notify)
+# ---------------------------------------------------------------------------
+step "starting an SMTP capture (aiosmtpd)"
+SMTP_STARTED=1 # before start: a half-started server must be stopped too
+smtp_env=$(scripts/smtp.sh start)
+# It prints SSPR_TEST_SMTP=host:port, SSPR_TEST_SMTP_DIR=... and SSPR_TEST_SMTP_CA=...
+while IFS='=' read -r key value; do
+  case $key in
+    SSPR_TEST_SMTP | SSPR_TEST_SMTP_DIR | SSPR_TEST_SMTP_CA) export "$key=$value" ;;
+  esac
+done <<<"$smtp_env"
+[[ -n ${SSPR_TEST_SMTP:-} && -n ${SSPR_TEST_SMTP_DIR:-} ]] ||
+  die "scripts/smtp.sh start did not print SSPR_TEST_SMTP and SSPR_TEST_SMTP_DIR"
+note "SMTP capture on $SSPR_TEST_SMTP, messages in $SSPR_TEST_SMTP_DIR"
 
 # ---------------------------------------------------------------------------
 # 3. Build and Rust tests

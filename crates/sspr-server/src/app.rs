@@ -14,6 +14,7 @@ use sspr_directory::breached::BreachedCorpus;
 use sspr_notify::dev::DevFileChannel;
 use sspr_notify::messages::Brand;
 use sspr_notify::outbox_delivery::OutboxDelivery;
+use sspr_notify::router::ChannelRouter;
 use sspr_notify::worker::{OutboxWorker, RetryPolicy};
 use sspr_store::SqlStore;
 use sspr_web::{AppState, WebSettings};
@@ -105,6 +106,8 @@ impl Application {
             Some(dev) => Arc::clone(dev) as Arc<dyn Clock>,
             None => clock,
         };
+        // reqwest (SMS/voice gateways) needs the process's rustls provider: ring.
+        sspr_notify::install_crypto_provider();
         let key = crate::keys::load_or_create(&loaded.key_file)?;
         let corpus = open_corpus(loaded)?;
         let c = &loaded.config;
@@ -158,6 +161,13 @@ impl Application {
                     batch: 50,
                 })
             }
+            DeliveryMode::Production => Some(OutboxWorker {
+                store,
+                channel: Arc::new(channel_router(loaded)?),
+                clock: system_clock(),
+                retry: RetryPolicy::default(),
+                batch: 50,
+            }),
         };
         let listener = TcpListener::bind(loaded.listen)
             .await
@@ -220,6 +230,38 @@ impl Application {
         reloader.abort();
         Ok(())
     }
+}
+
+/// The production channels: email through SMTP, SMS and voice through their gateways. Must
+/// run inside the runtime (the SMTP pool starts a task).
+pub fn channel_router(loaded: &Loaded) -> anyhow::Result<ChannelRouter> {
+    let c = &loaded.channels;
+    let mut router = ChannelRouter::new();
+    if let Some(smtp) = &c.smtp {
+        let channel = sspr_notify::smtp::SmtpChannel::new(smtp)
+            .map_err(|e| anyhow::anyhow!("cannot set up SMTP: {e}"))?;
+        router = router.with_email(Arc::new(channel));
+    }
+    if let Some(sms) = &c.sms {
+        router = router.with_sms(
+            sms.build()
+                .map_err(|e| anyhow::anyhow!("cannot set up the SMS gateway: {e}"))?,
+        );
+    }
+    if let Some(voice) = &c.voice {
+        router = router.with_voice(
+            voice
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot set up the voice gateway: {e}"))?,
+        );
+    }
+    tracing::info!(
+        email = c.smtp.is_some(),
+        sms = c.sms.is_some(),
+        voice = c.voice.is_some(),
+        "production delivery"
+    );
+    Ok(router)
 }
 
 /// Picks up a new `sspr breached import` while serving. Loading runs on a blocking thread: a

@@ -23,6 +23,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub hashing: HashingConfig,
     pub delivery: DeliveryConfig,
+    pub smtp: SmtpConfig,
+    pub sms: GatewayConfig,
+    pub voice: GatewayConfig,
     pub organisation: OrganisationConfig,
     pub keys: KeysConfig,
     pub lockout: LockoutConfig,
@@ -172,6 +175,8 @@ pub struct HashingConfig {
 pub enum DeliveryMode {
     /// Messages go to a file and `/dev/outbox`. Not for production.
     Development,
+    /// Email through `[smtp]` (required), SMS and voice through `[sms]` and `[voice]`.
+    Production,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +185,103 @@ pub struct DeliveryConfig {
     pub mode: DeliveryMode,
     /// The development outbox file; default `<data_dir>/outbox.jsonl`.
     pub outbox_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurityConfig {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// The mail server (`[smtp]`), used in production delivery mode. docs/delivery.md has the
+/// details and examples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Empty: no mail server.
+    pub host: String,
+    /// Default: 587 for starttls, 465 for tls, 25 for none.
+    pub port: Option<u16>,
+    pub security: SmtpSecurityConfig,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Read the password from this file instead.
+    pub password_file: Option<PathBuf>,
+    /// The sender address; the organisation's name is its display name.
+    pub from: String,
+    /// Extra CA certificates (PEM) to trust, for a mail server with a private CA.
+    pub ca_file: Option<PathBuf>,
+    pub timeout_seconds: u64,
+    /// Connections kept open.
+    pub pool_size: u32,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: None,
+            security: SmtpSecurityConfig::Starttls,
+            username: None,
+            password: None,
+            password_file: None,
+            from: String::new(),
+            ca_file: None,
+            timeout_seconds: 30,
+            pool_size: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayProvider {
+    Webhook,
+    Twilio,
+}
+
+/// An SMS (`[sms]`) or voice (`[voice]`) gateway. Without `provider` the channel is not
+/// configured and its messages fail permanently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub provider: Option<GatewayProvider>,
+    pub timeout_seconds: u64,
+    // provider = "webhook"
+    pub url: String,
+    pub auth_header_name: String,
+    pub auth_header_value: Option<String>,
+    pub auth_header_value_file: Option<PathBuf>,
+    pub body_template: String,
+    // provider = "twilio"
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: Option<String>,
+    pub auth_token_file: Option<PathBuf>,
+    pub from_number: String,
+    pub voice_language: String,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            provider: None,
+            timeout_seconds: 10,
+            url: String::new(),
+            auth_header_name: "Authorization".into(),
+            auth_header_value: None,
+            auth_header_value_file: None,
+            body_template: sspr_notify::gateway::DEFAULT_BODY_TEMPLATE.into(),
+            base_url: sspr_notify::gateway::TWILIO_BASE_URL.into(),
+            account_sid: String::new(),
+            auth_token: None,
+            auth_token_file: None,
+            from_number: String::new(),
+            voice_language: "en-GB".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,6 +329,9 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             hashing: HashingConfig::default(),
             delivery: DeliveryConfig::default(),
+            smtp: SmtpConfig::default(),
+            sms: GatewayConfig::default(),
+            voice: GatewayConfig::default(),
             organisation: OrganisationConfig::default(),
             keys: KeysConfig::default(),
             lockout: LockoutConfig::default(),
@@ -317,12 +422,23 @@ const SECTIONS: &[&str] = &[
     "database",
     "hashing",
     "delivery",
+    "smtp",
+    "sms",
+    "voice",
     "organisation",
     "keys",
     "lockout",
     "breached",
     "log",
 ];
+
+/// The channels `[smtp]`, `[sms]` and `[voice]` describe, checked and with secrets read.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryChannels {
+    pub smtp: Option<sspr_notify::smtp::SmtpSettings>,
+    pub sms: Option<sspr_notify::gateway::GatewaySettings>,
+    pub voice: Option<sspr_notify::gateway::GatewaySettings>,
+}
 
 /// A configuration problem, worded for the operator: where, which key, why.
 #[derive(Debug, thiserror::Error)]
@@ -339,6 +455,8 @@ pub struct Loaded {
     pub trusted_proxies: Vec<IpNet>,
     pub key_file: PathBuf,
     pub outbox_file: PathBuf,
+    /// The delivery channels of production mode, secrets read (all `None` in development).
+    pub channels: DeliveryChannels,
     pub breached_dir: PathBuf,
     /// Valid but unwise settings, for the operator's attention.
     pub warnings: Vec<String>,
@@ -602,6 +720,7 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         .dir
         .clone()
         .unwrap_or_else(|| config.data_dir.join("breached"));
+    let channels = delivery_channels(&config, f, &mut warnings)?;
     Ok(Loaded {
         config,
         database_url,
@@ -609,9 +728,205 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         trusted_proxies,
         key_file,
         outbox_file,
+        channels,
         breached_dir,
         warnings,
     })
+}
+
+/// A required key that has no value (naming its source would only point at the defaults).
+fn missing(key: &str, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!(
+        "invalid configuration: `{key}` is not set: {reason}"
+    ))
+}
+
+/// A secret given inline (`key`) or in a file (`key_file`), not both.
+fn secret(
+    f: &Figment,
+    key: &str,
+    inline: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<secrecy::SecretString>, ConfigError> {
+    match (inline, file) {
+        (Some(_), Some(_)) => Err(invalid(
+            f,
+            &format!("{key}_file"),
+            format!("set either {key} or {key}_file, not both"),
+        )),
+        (Some(v), None) => Ok(Some(v.clone().into())),
+        (None, Some(path)) => {
+            let v = std::fs::read_to_string(path).map_err(|e| {
+                invalid(
+                    f,
+                    &format!("{key}_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            // A trailing newline is the editor's, not the secret's.
+            Ok(Some(v.trim_end_matches(['\r', '\n']).to_owned().into()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn timeout(f: &Figment, key: &str, seconds: u64) -> Result<std::time::Duration, ConfigError> {
+    if !(1..=300).contains(&seconds) {
+        return Err(invalid(f, key, "must be between 1 and 300"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+fn smtp_settings(c: &Config, f: &Figment) -> Result<sspr_notify::smtp::SmtpSettings, ConfigError> {
+    use sspr_notify::smtp::{SmtpSecurity, SmtpSettings};
+    let s = &c.smtp;
+    if s.from.trim().is_empty() {
+        return Err(missing(
+            "smtp.from",
+            "the sender address is required, e.g. from = \"sspr@example.org\"",
+        ));
+    }
+    let security = match s.security {
+        SmtpSecurityConfig::None => SmtpSecurity::None,
+        SmtpSecurityConfig::Starttls => SmtpSecurity::StartTls,
+        SmtpSecurityConfig::Tls => SmtpSecurity::Tls,
+    };
+    let mut settings = SmtpSettings::new(s.host.trim(), s.from.trim());
+    settings.security = security;
+    settings.port = s.port.unwrap_or(match security {
+        SmtpSecurity::None => 25,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Tls => 465,
+    });
+    settings.username = s.username.clone().filter(|u| !u.is_empty());
+    settings.password = secret(f, "smtp.password", &s.password, &s.password_file)?;
+    settings.from_name = Some(c.organisation.name.clone());
+    settings.ca_file = s.ca_file.clone();
+    settings.timeout = timeout(f, "smtp.timeout_seconds", s.timeout_seconds)?;
+    if !(1..=100).contains(&s.pool_size) {
+        return Err(invalid(f, "smtp.pool_size", "must be between 1 and 100"));
+    }
+    settings.pool_size = s.pool_size;
+    settings.validate().map_err(|e| {
+        // The notify crate names the setting first ("from: …", "ca_file: …").
+        let (key, reason) = match e.split_once(": ") {
+            Some((k, r)) if ["from", "ca_file"].contains(&k) => (format!("smtp.{k}"), r.to_owned()),
+            _ => ("smtp".to_owned(), e.clone()),
+        };
+        invalid(f, &key, reason)
+    })?;
+    Ok(settings)
+}
+
+fn gateway_settings(
+    section: &str,
+    g: &GatewayConfig,
+    f: &Figment,
+) -> Result<Option<sspr_notify::gateway::GatewaySettings>, ConfigError> {
+    use sspr_notify::gateway::{GatewaySettings, TwilioSettings, WebhookSettings};
+    let key = |k: &str| format!("{section}.{k}");
+    let Some(provider) = g.provider else {
+        return Ok(None);
+    };
+    let timeout = timeout(f, &key("timeout_seconds"), g.timeout_seconds)?;
+    let settings = match provider {
+        GatewayProvider::Webhook => {
+            if g.url.trim().is_empty() {
+                return Err(missing(&key("url"), "required for provider = \"webhook\""));
+            }
+            let value = secret(
+                f,
+                &key("auth_header_value"),
+                &g.auth_header_value,
+                &g.auth_header_value_file,
+            )?;
+            GatewaySettings::Webhook(WebhookSettings {
+                url: g.url.trim().to_owned(),
+                auth_header: value.map(|v| (g.auth_header_name.trim().to_owned(), v)),
+                body_template: g.body_template.clone(),
+                timeout,
+            })
+        }
+        GatewayProvider::Twilio => {
+            let token = secret(f, &key("auth_token"), &g.auth_token, &g.auth_token_file)?
+                .ok_or_else(|| {
+                    missing(
+                        &key("auth_token"),
+                        "required for provider = \"twilio\" (or auth_token_file)",
+                    )
+                })?;
+            for (k, v) in [
+                ("account_sid", &g.account_sid),
+                ("from_number", &g.from_number),
+            ] {
+                if v.trim().is_empty() {
+                    return Err(missing(&key(k), "required for provider = \"twilio\""));
+                }
+            }
+            let mut t = TwilioSettings::new(g.account_sid.trim(), token, g.from_number.trim());
+            t.base_url = g.base_url.trim().to_owned();
+            t.voice_language = g.voice_language.trim().to_owned();
+            t.timeout = timeout;
+            GatewaySettings::Twilio(t)
+        }
+    };
+    settings.validate().map_err(|e| {
+        let (k, reason) = match e.split_once(": ") {
+            Some((k, r)) if !k.contains(' ') => (key(k), r.to_owned()),
+            _ => (section.to_owned(), e.clone()),
+        };
+        invalid(f, &k, reason)
+    })?;
+    Ok(Some(settings))
+}
+
+/// Checks `[smtp]`, `[sms]` and `[voice]`. Production mode needs a mail server; development
+/// mode sends nothing, so configured channels only earn a warning.
+fn delivery_channels(
+    c: &Config,
+    f: &Figment,
+    warnings: &mut Vec<String>,
+) -> Result<DeliveryChannels, ConfigError> {
+    let smtp_set = !c.smtp.host.trim().is_empty();
+    let channels = DeliveryChannels {
+        smtp: if smtp_set {
+            Some(smtp_settings(c, f)?)
+        } else {
+            None
+        },
+        sms: gateway_settings("sms", &c.sms, f)?,
+        voice: gateway_settings("voice", &c.voice, f)?,
+    };
+    match c.delivery.mode {
+        DeliveryMode::Production => {
+            if channels.smtp.is_none() {
+                return Err(missing(
+                    "smtp.host",
+                    "delivery.mode = \"production\" needs a mail server: set [smtp] host and from",
+                ));
+            }
+            if channels.sms.is_none() || channels.voice.is_none() {
+                warnings.push(format!(
+                    "delivery: no {} gateway is configured; such messages will fail (set [sms] / [voice] provider)",
+                    match (channels.sms.is_none(), channels.voice.is_none()) {
+                        (true, true) => "SMS or voice",
+                        (true, false) => "SMS",
+                        _ => "voice",
+                    }
+                ));
+            }
+            Ok(channels)
+        }
+        DeliveryMode::Development => {
+            if channels.smtp.is_some() || channels.sms.is_some() || channels.voice.is_some() {
+                warnings.push(
+                    "delivery.mode is \"development\": [smtp], [sms] and [voice] are checked but nothing is sent; set delivery.mode = \"production\" to use them"
+                        .into(),
+                );
+            }
+            Ok(DeliveryChannels::default())
+        }
+    }
 }
 
 /// The URL with any password replaced, for printing.
@@ -634,6 +949,16 @@ impl Loaded {
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.config.clone();
         shown.database.url = redact_url(&self.database_url);
+        let hide = |v: &mut Option<String>| {
+            if v.is_some() {
+                *v = Some("[REDACTED]".into());
+            }
+        };
+        hide(&mut shown.smtp.password);
+        for g in [&mut shown.sms, &mut shown.voice] {
+            hide(&mut g.auth_header_value);
+            hide(&mut g.auth_token);
+        }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot print: {e}"))
     }
 
@@ -649,6 +974,116 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn production() -> Config {
+        let mut c = Config::default();
+        c.delivery.mode = DeliveryMode::Production;
+        c.smtp.host = "smtp.example.org".into();
+        c.smtp.from = "sspr@example.org".into();
+        c
+    }
+
+    #[test]
+    fn production_delivery_needs_a_mail_server() {
+        let mut c = production();
+        c.smtp.host = String::new();
+        let e = from_config(c).unwrap_err().to_string();
+        assert!(e.contains("`smtp.host`") && e.contains("production"), "{e}");
+        let mut c = production();
+        c.smtp.from = String::new();
+        assert!(
+            from_config(c)
+                .unwrap_err()
+                .to_string()
+                .contains("`smtp.from`")
+        );
+        let mut c = production();
+        c.smtp.from = "not an address".into();
+        assert!(
+            from_config(c)
+                .unwrap_err()
+                .to_string()
+                .contains("`smtp.from`")
+        );
+    }
+
+    #[test]
+    fn smtp_settings_are_resolved_with_secrets_from_files() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let secret_file = dir.path().join("smtp-password");
+        std::fs::write(&secret_file, "hunter2\n").unwrap();
+        let mut c = production();
+        c.organisation.name = "Contoso".into();
+        c.smtp.username = Some("sspr".into());
+        c.smtp.password_file = Some(secret_file);
+        let loaded = from_config(c.clone()).unwrap();
+        let smtp = loaded.channels.smtp.as_ref().unwrap();
+        assert_eq!(smtp.port, 587);
+        assert_eq!(smtp.password.as_ref().unwrap().expose_secret(), "hunter2");
+        assert_eq!(
+            smtp.from_mailbox().unwrap().name.as_deref(),
+            Some("Contoso")
+        );
+        assert!(loaded.channels.sms.is_none());
+        assert!(loaded.warnings.iter().any(|w| w.contains("SMS or voice")));
+
+        c.smtp.password = Some("inline".into());
+        let e = from_config(c.clone()).unwrap_err().to_string();
+        assert!(
+            e.contains("`smtp.password_file`") && e.contains("not both"),
+            "{e}"
+        );
+        c.smtp.password_file = None;
+        let shown = from_config(c).unwrap().redacted_toml();
+        assert!(
+            !shown.contains("inline") && shown.contains("[REDACTED]"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn gateways_are_checked() {
+        let mut c = production();
+        c.sms.provider = Some(GatewayProvider::Webhook);
+        let e = from_config(c.clone()).unwrap_err().to_string();
+        assert!(e.contains("`sms.url`"), "{e}");
+        c.sms.url = "https://sms.example.org/send".into();
+        c.sms.body_template = r#"{"to": {{to}}}"#.into();
+        let e = from_config(c.clone()).unwrap_err().to_string();
+        assert!(e.contains("`sms.body_template`"), "{e}");
+        c.sms.body_template = sspr_notify::gateway::DEFAULT_BODY_TEMPLATE.into();
+        c.sms.auth_header_value = Some("Bearer t0ken".into());
+        c.voice.provider = Some(GatewayProvider::Twilio);
+        let e = from_config(c.clone()).unwrap_err().to_string();
+        assert!(e.contains("`voice.auth_token`"), "{e}");
+        c.voice.auth_token = Some("tok".into());
+        c.voice.account_sid = "AC123".into();
+        c.voice.from_number = "+441632960999".into();
+        let loaded = from_config(c).unwrap();
+        assert!(loaded.channels.sms.is_some() && loaded.channels.voice.is_some());
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let shown = loaded.redacted_toml();
+        assert!(
+            !shown.contains("t0ken") && !shown.contains("\"tok\""),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn development_mode_sends_nothing_but_checks_and_warns() {
+        let mut c = production();
+        c.delivery.mode = DeliveryMode::Development;
+        let loaded = from_config(c).unwrap();
+        assert!(loaded.channels.smtp.is_none());
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.contains("nothing is sent"))
+        );
+        assert!(from_config(Config::default()).unwrap().warnings.is_empty());
+    }
 
     #[test]
     fn passwords_in_urls_are_redacted() {

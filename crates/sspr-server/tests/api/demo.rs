@@ -59,6 +59,7 @@ async fn demo_seeds_serves_and_reuses_its_data() {
     for account in ["ada", "grace", "admin", "Demo-Reset-2026!"] {
         assert!(text.contains(account), "prints {account}: {text}");
     }
+    sspr_notify::install_crypto_provider();
     let client = reqwest::Client::new();
     let r = client
         .post(format!("{base}/api/v1/session"))

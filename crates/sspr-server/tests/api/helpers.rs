@@ -108,6 +108,8 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
 
 /// A client that keeps cookies and never follows redirects.
 pub fn client() -> reqwest::Client {
+    // reqwest is built with rustls but no provider of its own (see sspr-notify).
+    sspr_notify::install_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -34,6 +34,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    sspr_notify::install_crypto_provider();
     let client = reqwest::Client::new();
     let mut up = false;
     for _ in 0..200 {

@@ -17,7 +17,7 @@ fn message(n: u32) -> NewOutboxMessage {
         recipient: format!("user{n}@example.org"),
         subject: format!("Subject {n}"),
         body: format!("Body {n}: ünïcödé"),
-        html_body: (n % 2 == 0).then(|| format!("<p>Body {n}</p>")),
+        html_body: n.is_multiple_of(2).then(|| format!("<p>Body {n}</p>")),
     }
 }
 
