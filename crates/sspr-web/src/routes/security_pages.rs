@@ -49,11 +49,11 @@ fn user_or_redirect(
     state: &AppState,
     ctx: &RequestContext,
     user: Result<CurrentUser, ApiError>,
-) -> Result<User, Response> {
+) -> Result<User, Box<Response>> {
     match user {
         Ok(CurrentUser(Some(u))) => Ok(u),
-        Ok(CurrentUser(None)) => Err(Redirect::to("/signin").into_response()),
-        Err(e) => Err(error_page(state, ctx, e)),
+        Ok(CurrentUser(None)) => Err(Box::new(Redirect::to("/signin").into_response())),
+        Err(e) => Err(Box::new(error_page(state, ctx, e))),
     }
 }
 
@@ -167,7 +167,7 @@ pub async fn info(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     render_info(
         &state,
@@ -227,7 +227,7 @@ pub async fn add_email(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     let result = security_info(&state)
@@ -258,7 +258,7 @@ pub async fn add_phone(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     let result = match MethodType::parse(&form.kind) {
@@ -287,7 +287,7 @@ pub async fn add_authenticator(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     match security_info(&state)
@@ -332,7 +332,7 @@ pub async fn verify(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     let result = match MethodId::parse(&id) {
@@ -354,7 +354,7 @@ pub async fn resend(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     let result = match MethodId::parse(&id) {
@@ -376,7 +376,7 @@ pub async fn remove(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     let result = match MethodId::parse(&id) {
@@ -424,7 +424,7 @@ pub async fn questions_form(
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     if let Err(r) = user_or_redirect(&state, &ctx, user) {
-        return r;
+        return *r;
     }
     render_questions(
         &state,
@@ -447,7 +447,7 @@ pub async fn questions_submit(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lang = locale(&headers, None);
     let mut answers = Vec::new();
@@ -485,7 +485,7 @@ pub async fn register(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     render_register(&state, &ctx, &user, StatusCode::OK, vec![]).await
 }
@@ -544,7 +544,7 @@ pub async fn register_confirm(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     match security_info(&state).confirm(&user, &caller).await {
@@ -564,7 +564,7 @@ pub async fn register_skip(
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let caller = caller(&ctx, locale(&headers, None));
     match security_info(&state).skip(&user, &caller).await {
