@@ -79,6 +79,8 @@ pub struct Application {
     corpus: BreachedCorpus,
     corpus_reload: Duration,
     grace: Duration,
+    /// Housekeeping: expired codes, ceremonies and throttle counters older than this go.
+    housekeeping: (Arc<dyn Store>, Arc<dyn Clock>, time::Duration),
 }
 
 impl Application {
@@ -121,6 +123,12 @@ impl Application {
             phone_regions: c.limits.phone_regions.clone(),
         };
         let limits = c.limits.to_limits();
+        // The longest window is a day; keep counters for it plus the block, and a margin.
+        let housekeeping = (
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            time::Duration::hours(c.limits.block_hours) + time::Duration::days(2),
+        );
         let state = AppState {
             store: Arc::clone(&store),
             hasher: Arc::new(hasher),
@@ -179,6 +187,7 @@ impl Application {
             corpus,
             corpus_reload: Duration::from_secs(c.breached.reload_seconds),
             grace: Duration::from_secs(c.server.shutdown_grace_seconds),
+            housekeeping,
         })
     }
 
@@ -198,6 +207,8 @@ impl Application {
         let worker = self
             .worker
             .map(|w| tokio::spawn(w.run(Duration::from_millis(500), stop_rx.clone())));
+        let (store, clock, retention) = self.housekeeping;
+        let housekeeper = tokio::spawn(housekeeping(store, clock, retention, stop_rx.clone()));
         let reloader = tokio::spawn(reload_corpus(
             self.corpus,
             self.corpus_reload,
@@ -228,7 +239,30 @@ impl Application {
             let _ = w.await;
         }
         reloader.abort();
+        housekeeper.abort();
         Ok(())
+    }
+}
+
+/// Every ten minutes, deletes one-time codes, WebAuthn ceremonies and throttle counters older
+/// than `retention` (longer than any limit's window plus its block), so those tables stay
+/// small. A failure is logged and tried again next time.
+async fn housekeeping(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    retention: time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match store.prune_expired(clock.now() - retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "housekeeping removed expired rows"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 
