@@ -20,6 +20,9 @@
 #   SSPR_SMTP_PORT           port for the SMTP capture (default: a free port)
 #   SSPR_SMTP_VENV           its Python virtualenv (default: target/smtp-venv,
 #                            kept between runs)
+#   (directories)            scripts/ldap.sh starts slapd on free ports; scripts/samba.sh
+#                            starts a Samba AD DC on 127.0.0.1:389/636 (needs root and those
+#                            ports free). Both install their Debian packages when missing.
 # There is deliberately no switch to skip the browser tests.
 set -euo pipefail
 
@@ -55,6 +58,8 @@ export SSPR_TEST_DIR=$TEST_DIR # scripts/pg.sh puts its cluster in $SSPR_TEST_DI
 DEMO_PID=""
 PG_STARTED=0
 SMTP_STARTED=0
+LDAP_STARTED=0  # directories (section 2c)
+SAMBA_STARTED=0 # directories (section 2c)
 
 # Stop `sspr demo`: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL.
 # Returns 1 if it had to be killed (a service must shut down on SIGTERM).
@@ -89,6 +94,13 @@ cleanup() {
   fi
   if ((SMTP_STARTED)); then
     scripts/smtp.sh stop
+  fi
+  # directories (section 2c)
+  if ((LDAP_STARTED)); then
+    scripts/ldap.sh stop
+  fi
+  if ((SAMBA_STARTED)); then
+    scripts/samba.sh stop
   fi
   if ((OWN_TEST_DIR)); then
     if ((rc == 0)); then
@@ -221,6 +233,31 @@ done <<<"$smtp_env"
 [[ -n ${SSPR_TEST_SMTP:-} && -n ${SSPR_TEST_SMTP_DIR:-} ]] ||
   die "scripts/smtp.sh start did not print SSPR_TEST_SMTP and SSPR_TEST_SMTP_DIR"
 note "SMTP capture on $SSPR_TEST_SMTP, messages in $SSPR_TEST_SMTP_DIR"
+
+# ---------------------------------------------------------------------------
+# 2c. Directories: OpenLDAP slapd (ppolicy) and a Samba AD DC for the
+#     sspr-directory tests (reference/components.md §1-2). Not optional: the
+#     tests fail without them.
+# ---------------------------------------------------------------------------
+# read_env PREFIX: exports the KEY=VALUE lines on stdin whose key starts with PREFIX.
+read_env() {
+  local key value
+  while IFS='=' read -r key value; do
+    [[ $key == "$1"* ]] && export "$key=$value"
+  done
+  return 0
+}
+step "starting OpenLDAP slapd"
+LDAP_STARTED=1 # before start: a half-started server must be stopped too
+read_env SSPR_TEST_LDAP <<<"$(scripts/ldap.sh start)"
+[[ -n ${SSPR_TEST_LDAP_URL:-} ]] || die "scripts/ldap.sh start did not print SSPR_TEST_LDAP_URL"
+note "slapd on $SSPR_TEST_LDAP_URL and $SSPR_TEST_LDAPS_URL"
+step "starting a Samba AD domain controller (provisioning takes 10-30 s)"
+SAMBA_STARTED=1
+SECONDS=0
+read_env SSPR_TEST_AD <<<"$(scripts/samba.sh start)"
+[[ -n ${SSPR_TEST_AD_URL:-} ]] || die "scripts/samba.sh start did not print SSPR_TEST_AD_URL"
+note "Samba AD DC on $SSPR_TEST_AD_URL (${SECONDS} s)"
 
 # ---------------------------------------------------------------------------
 # 3. Build and Rust tests

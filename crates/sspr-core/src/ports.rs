@@ -542,3 +542,9 @@ pub trait Delivery: Send + Sync {
 pub trait BreachedPasswords: Send + Sync {
     fn is_breached(&self, password: &str) -> bool;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Directories (SPEC §7): the port every user source implements, in its own file.
+
+mod directory;
+pub use directory::*;

@@ -1,5 +1,6 @@
 //! Use cases: each one a small piece of orchestration over the ports.
 
+pub mod accounts;
 pub mod eligibility;
 pub mod passwords;
 pub mod policy_admin;
