@@ -209,8 +209,8 @@ cn: ${u^} Example
 givenName: ${u^}
 sn: Example
 mail: $u@example.org
-mobile: +44 7700 900$((100 + ${#u}))
-telephoneNumber: +44 20 7946 0$((100 + ${#u}))
+mobile: +44 7911 1234$((10 + ${#u}))
+telephoneNumber: +44 20 7123 45$((10 + ${#u}))
 userPassword: InitPass1
 
 EOF

@@ -129,7 +129,7 @@ cmd_start() {
     --account-lockout-duration=0 --reset-account-lockout-after=30
   for u in alice bob carol dave erin frank gina hank; do
     tool user create "$u" "$USER_PASS" --mail-address="$u@samdom.example.com" \
-      --telephone-number="+44 20 7946 0$((100 + ${#u}))"
+      --telephone-number="+44 20 7123 45$((10 + ${#u}))"
   done
   tool user disable gina
   tool group add devs

@@ -28,6 +28,8 @@ pub mod events {
     pub const REVIEWED_SECURITY_INFO: &str = "User reviewed security info";
     pub const REGISTERED_ALL_REQUIRED: &str = "User registered all required security info";
     pub const SKIPPED_REGISTRATION: &str = "User skipped security info registration";
+    /// A sync of users and groups from the on-premises directory (sspr's own).
+    pub const DIRECTORY_SYNC: &str = "Directory synchronization";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

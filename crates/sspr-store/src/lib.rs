@@ -16,6 +16,7 @@
 
 mod audit;
 mod codes;
+mod directory_sync;
 mod error;
 mod groups;
 mod methods;

@@ -17,7 +17,7 @@ const PASSWORD_POLICY_KEY: &str = "password_policy";
 
 impl SqlStore {
     /// The setting stored under `key`, or `T::default()` when none was ever stored.
-    async fn setting<T: DeserializeOwned + Default>(
+    pub(crate) async fn setting<T: DeserializeOwned + Default>(
         &self,
         key: &str,
         what: &str,
@@ -36,7 +36,7 @@ impl SqlStore {
     }
 
     /// Stores `value` under `key` and appends `audit`, in one transaction.
-    async fn put_setting<T: Serialize>(
+    pub(crate) async fn put_setting<T: Serialize>(
         &self,
         key: &str,
         what: &str,

@@ -72,7 +72,7 @@ fn roles_text(roles: &BTreeSet<AdminRole>) -> String {
 
 /// Lower-cased for the case-insensitive search. Done in Rust rather than with SQL `LOWER`,
 /// which is ASCII-only on SQLite and Unicode-aware on PostgreSQL.
-fn search_key(display_name: &DisplayName) -> String {
+pub(crate) fn search_key(display_name: &DisplayName) -> String {
     display_name.as_str().to_lowercase()
 }
 
@@ -95,7 +95,11 @@ fn contains_pattern(search: &str) -> String {
     pattern
 }
 
-async fn insert(conn: &mut AnyConnection, user: &NewUser, now: i64) -> Result<(), StoreError> {
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    user: &NewUser,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO users (id, username, display_name, display_name_lower, first_name, \
          last_name, email, alternate_email, mobile_phone, office_phone, roles, enabled, source, \

@@ -174,3 +174,106 @@ pub trait DirectoryAccounts: Send + Sync {
     /// Reachable, bind works, a test write path works: or the exact failure.
     async fn status(&self) -> WritebackStatus;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sync: directory users and groups in sspr's store.
+
+/// A user as read from the directory, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedUser {
+    /// entryUUID / objectGUID: stable across renames and moves.
+    pub external_id: String,
+    pub dn: String,
+    pub username: crate::Username,
+    pub display_name: crate::DisplayName,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<crate::EmailAddress>,
+    pub mobile_phone: Option<crate::PhoneNumber>,
+    pub office_phone: Option<crate::PhoneNumber>,
+    /// False when disabled (AD) or locked by an administrator (ppolicy): no SSPR.
+    pub enabled: bool,
+}
+
+impl SyncedUser {
+    /// A digest of everything sync writes: equal digests mean nothing to update.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = serde_json::json!([
+            self.dn,
+            self.username.as_str(),
+            self.display_name.as_str(),
+            self.first_name,
+            self.last_name,
+            self.email.as_ref().map(|e| e.as_str()),
+            self.mobile_phone.as_ref().map(|p| p.as_str()),
+            self.office_phone.as_ref().map(|p| p.as_str()),
+            self.enabled,
+        ])
+        .to_string();
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// A group as read from the directory, with its members' DNs (users and groups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedGroup {
+    pub external_id: String,
+    pub dn: String,
+    pub name: crate::GroupName,
+    pub member_dns: Vec<String>,
+}
+
+/// A synced user's link to its directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryLink {
+    pub user_id: crate::UserId,
+    pub dn: String,
+    pub digest: String,
+    pub enabled: bool,
+}
+
+/// What one batch of a sync changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchCounts {
+    pub created: u64,
+    pub updated: u64,
+    /// A cloud-only user (or another entry) already holds the username: left alone.
+    pub conflicts: u64,
+}
+
+/// The store side of sync: batched, so that 100,000 users take seconds.
+#[async_trait]
+pub trait DirectorySyncStore: Send + Sync {
+    /// Every synced user's link, by external id (the sync compares digests against it).
+    async fn directory_links(
+        &self,
+    ) -> Result<std::collections::HashMap<String, DirectoryLink>, crate::ports::StoreError>;
+    /// Creates or updates the users in one transaction, with `audit` (whose details the store
+    /// completes with the counts and usernames) when anything changed.
+    async fn upsert_directory_users(
+        &self,
+        users: &[SyncedUser],
+        audit: &crate::audit::AuditEvent,
+    ) -> Result<BatchCounts, crate::ports::StoreError>;
+    /// Disables these synced users (they left the directory), in one audited transaction.
+    async fn disable_directory_users(
+        &self,
+        external_ids: &[String],
+        audit: &crate::audit::AuditEvent,
+    ) -> Result<u64, crate::ports::StoreError>;
+    /// Creates or renames the directory's groups and replaces their members (users and groups
+    /// named by DN; DNs sspr does not know are ignored). Returns how many groups were synced.
+    async fn sync_directory_groups(
+        &self,
+        groups: &[SyncedGroup],
+        audit: &crate::audit::AuditEvent,
+    ) -> Result<u64, crate::ports::StoreError>;
+    /// The incremental-sync watermark (modifyTimestamp or uSNChanged), if any.
+    async fn directory_sync_mark(&self) -> Result<Option<String>, crate::ports::StoreError>;
+    async fn set_directory_sync_mark(
+        &self,
+        mark: &str,
+        audit: &crate::audit::AuditEvent,
+    ) -> Result<(), crate::ports::StoreError>;
+}

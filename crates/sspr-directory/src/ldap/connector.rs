@@ -84,6 +84,10 @@ impl LdapDirectory {
         self.pool.settings()
     }
 
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Runs one operation under the operation timeout; on any failure the connection is
     /// dropped instead of reused.
     pub(crate) async fn timed<T>(

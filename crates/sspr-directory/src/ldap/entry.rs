@@ -29,6 +29,8 @@ pub struct DirectoryEntry {
     pub enabled: bool,
     pub locked: bool,
     pub locked_since: Option<OffsetDateTime>,
+    /// modifyTimestamp (OpenLDAP) or uSNChanged (AD): the incremental-sync watermark.
+    pub change_mark: Option<String>,
 }
 
 /// The attributes to ask for.
@@ -210,6 +212,7 @@ impl DirectoryEntry {
             enabled,
             locked,
             locked_since,
+            change_mark: first(&e, if ad { "uSNChanged" } else { "modifyTimestamp" }),
             dn: e.dn,
         })
     }

@@ -5,7 +5,8 @@
 //! * [`entry`]: user entries and the (RFC 4515-escaped) filters that find exactly one;
 //! * [`controls`]: the ppolicy and LDAP_SERVER_POLICY_HINTS controls;
 //! * [`errors`]: ppolicy codes and AD's `0000052D` / `data 775` mapped to clear messages;
-//! * [`connector`]: password writeback, lock state, unlock, bind and writeback status.
+//! * [`connector`]: password writeback, lock state, unlock, bind and writeback status;
+//! * [`sync`]: paged import of users and groups, full or incremental.
 
 pub mod connector;
 pub mod controls;
@@ -13,7 +14,9 @@ pub mod entry;
 pub mod errors;
 pub mod pool;
 pub mod settings;
+pub mod sync;
 
 pub use connector::{LdapDirectory, PasswordWrite, unicode_pwd};
 pub use entry::DirectoryEntry;
 pub use settings::{DirectoryKind, DirectorySettings, OpenLdapWriteMode};
+pub use sync::{SyncError, SyncMode, SyncReport};

@@ -261,3 +261,19 @@ pub async fn ad_make_must_change(sam: &str, password: &str) {
     .unwrap();
     let _ = ldap.unbind().await;
 }
+
+/// An LDAP connection as the rootdn (not sspr), for tests that change the directory itself.
+pub async fn ldap_root() -> ldap3::Ldap {
+    let settings = ldap3::LdapConnSettings::new();
+    let (conn, mut ldap) =
+        ldap3::LdapConnAsync::with_settings(settings, &env("SSPR_TEST_LDAP_URL"))
+            .await
+            .unwrap();
+    tokio::spawn(conn.drive());
+    ldap.simple_bind("cn=admin,dc=example,dc=org", "admin")
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    ldap
+}

@@ -12,3 +12,4 @@ mod active_directory;
 mod injection;
 mod openldap;
 mod outage;
+mod sync;

@@ -153,7 +153,7 @@ async fn ldaps_with_a_private_ca_and_a_userpassword_modify() {
         .unwrap()
         .expect("by mail");
     assert_eq!(found.dn, "uid=ivan,ou=people,dc=example,dc=org");
-    assert_eq!(found.mobile.as_deref(), Some("+44 7700 900104"));
+    assert_eq!(found.mobile.as_deref(), Some("+44 7911 123414"));
     let new = format!("Ivan{}zz", fresh());
     world
         .accounts(&dir)
