@@ -12,7 +12,7 @@
 #
 # The data: base dc=example,dc=org; a default password policy (cn=default,ou=policies:
 # pwdMinLength 8, pwdCheckQuality 2, pwdInHistory 3, lockout after 3 failures until an admin
-# unlocks); people alice … judy (ten, password InitPass1); groups staff ⊃ devs;
+# unlocks); people alice … leo (twelve, password InitPass1); groups staff ⊃ devs;
 # the delegated password admin cn=pwadmin,ou=system (pwadminpw). The rootdn bypasses ppolicy,
 # so sspr (and the tests) act as pwadmin.
 #
@@ -156,7 +156,7 @@ EOF
 }
 
 write_data() {
-  local people=(alice bob carol dave erin frank gina hank ivan judy) u
+  local people=(alice bob carol dave erin frank gina hank ivan judy kate leo) u
   cat >"$LDAP_DIR/data.ldif" <<EOF
 dn: $SUFFIX
 objectClass: dcObject

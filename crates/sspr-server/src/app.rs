@@ -8,9 +8,13 @@ use std::time::Duration;
 use anyhow::Context;
 use sspr_core::crypto::Sealer;
 use sspr_core::policy::lockout::LockoutPolicy;
-use sspr_core::ports::{AdjustableClock, BreachedPasswords, Clock, Store, SystemClock};
+use sspr_core::ports::{
+    AdjustableClock, BreachedPasswords, Clock, DirectoryAccounts, DirectorySyncStore, Store,
+    SystemClock,
+};
 use sspr_directory::HashPool;
 use sspr_directory::breached::BreachedCorpus;
+use sspr_directory::ldap::{DirectoryKind, LdapDirectory, SyncMode};
 use sspr_notify::dev::DevFileChannel;
 use sspr_notify::messages::Brand;
 use sspr_notify::outbox_delivery::OutboxDelivery;
@@ -62,6 +66,25 @@ fn open_corpus(loaded: &Loaded) -> anyhow::Result<BreachedCorpus> {
     })
 }
 
+/// The on-premises directory of `[directory]`, or `None` when `kind = "none"`.
+pub fn directory(loaded: &Loaded) -> anyhow::Result<Option<Arc<LdapDirectory>>> {
+    use secrecy::ExposeSecret;
+    let settings = &loaded.config.directory;
+    if settings.kind == DirectoryKind::None {
+        return Ok(None);
+    }
+    // The directory's TLS uses the process's ring provider like every other client.
+    sspr_notify::install_crypto_provider();
+    let password = loaded
+        .directory_password
+        .as_ref()
+        .map(|p| p.expose_secret().to_owned())
+        .unwrap_or_default();
+    let directory = LdapDirectory::new(settings.clone(), password)
+        .map_err(|e| anyhow::anyhow!("cannot set up the directory: {e}"))?;
+    Ok(Some(Arc::new(directory)))
+}
+
 pub fn hash_pool(loaded: &Loaded) -> anyhow::Result<HashPool> {
     HashPool::start(
         loaded.hash_params(),
@@ -81,6 +104,9 @@ pub struct Application {
     grace: Duration,
     /// Housekeeping: expired codes, ceremonies and throttle counters older than this go.
     housekeeping: (Arc<dyn Store>, Arc<dyn Clock>, time::Duration),
+    directory: Option<Arc<LdapDirectory>>,
+    /// Where the scheduled directory sync writes (set by [`Self::with_directory_sync`]).
+    sync_store: Option<Arc<dyn DirectorySyncStore>>,
 }
 
 impl Application {
@@ -129,6 +155,7 @@ impl Application {
             Arc::clone(&clock),
             time::Duration::hours(c.limits.block_hours) + time::Duration::days(2),
         );
+        let directory = directory(loaded)?;
         let state = AppState {
             store: Arc::clone(&store),
             hasher: Arc::new(hasher),
@@ -152,6 +179,7 @@ impl Application {
             sealer: Arc::new(Sealer::new(&key)),
             limits: Arc::new(limits),
             dev_clock: dev_clock.filter(|_| c.delivery.mode == DeliveryMode::Development),
+            directory: directory.clone().map(|d| d as Arc<dyn DirectoryAccounts>),
         };
         let router = sspr_web::router(state).map_err(|e| anyhow::anyhow!(e))?;
         let worker = match c.delivery.mode {
@@ -188,7 +216,15 @@ impl Application {
             corpus_reload: Duration::from_secs(c.breached.reload_seconds),
             grace: Duration::from_secs(c.server.shutdown_grace_seconds),
             housekeeping,
+            directory,
+            sync_store: None,
         })
+    }
+
+    /// Syncs the directory into `store` on the configured schedule while serving.
+    pub fn with_directory_sync(mut self, store: Arc<dyn DirectorySyncStore>) -> Self {
+        self.sync_store = Some(store);
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -209,6 +245,12 @@ impl Application {
             .map(|w| tokio::spawn(w.run(Duration::from_millis(500), stop_rx.clone())));
         let (store, clock, retention) = self.housekeeping;
         let housekeeper = tokio::spawn(housekeeping(store, clock, retention, stop_rx.clone()));
+        let syncer = match (self.directory, self.sync_store) {
+            (Some(d), Some(s)) if d.settings().sync_interval_minutes > 0 => {
+                Some(tokio::spawn(scheduled_sync(d, s, stop_rx.clone())))
+            }
+            _ => None,
+        };
         let reloader = tokio::spawn(reload_corpus(
             self.corpus,
             self.corpus_reload,
@@ -240,6 +282,9 @@ impl Application {
         }
         reloader.abort();
         housekeeper.abort();
+        if let Some(s) = syncer {
+            s.abort();
+        }
         Ok(())
     }
 }
@@ -261,6 +306,50 @@ async fn housekeeping(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Syncs the directory every `sync_interval_minutes`: incrementally, with a full sync (which
+/// notices deleted entries) at start and then once a day. A failure is logged and the next
+/// run tries again.
+async fn scheduled_sync(
+    directory: Arc<LdapDirectory>,
+    store: Arc<dyn DirectorySyncStore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = Duration::from_secs(directory.settings().sync_interval_minutes * 60);
+    let full_every = Duration::from_secs(24 * 3600);
+    let mut last_full: Option<std::time::Instant> = None;
+    loop {
+        let mode = match last_full {
+            Some(t) if t.elapsed() < full_every => SyncMode::Incremental,
+            _ => SyncMode::Full,
+        };
+        match directory
+            .sync(store.as_ref(), mode, "system", &|_| {})
+            .await
+        {
+            Ok(r) => {
+                if mode == SyncMode::Full {
+                    last_full = Some(std::time::Instant::now());
+                }
+                tracing::info!(
+                    ?mode,
+                    read = r.read,
+                    created = r.created,
+                    updated = r.updated,
+                    removed = r.removed,
+                    skipped = r.skipped,
+                    conflicts = r.conflicts,
+                    "directory sync done"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "directory sync failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
     }

@@ -32,6 +32,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub breached: BreachedConfig,
     pub log: LogConfig,
+    /// The on-premises directory (`[directory]`, docs/directories.md); kind = "none" by default.
+    pub directory: sspr_directory::ldap::DirectorySettings,
 }
 
 /// The limits of SPEC §4 on codes, sends and checks. The defaults are Entra's.
@@ -338,6 +340,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             breached: BreachedConfig::default(),
             log: LogConfig::default(),
+            directory: sspr_directory::ldap::DirectorySettings::default(),
         }
     }
 }
@@ -430,6 +433,7 @@ const SECTIONS: &[&str] = &[
     "lockout",
     "breached",
     "log",
+    "directory",
 ];
 
 /// The channels `[smtp]`, `[sms]` and `[voice]` describe, checked and with secrets read.
@@ -458,6 +462,8 @@ pub struct Loaded {
     /// The delivery channels of production mode, secrets read (all `None` in development).
     pub channels: DeliveryChannels,
     pub breached_dir: PathBuf,
+    /// The directory service account's password (`directory.bind_password[_file]`).
+    pub directory_password: Option<secrecy::SecretString>,
     /// Valid but unwise settings, for the operator's attention.
     pub warnings: Vec<String>,
 }
@@ -721,6 +727,8 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         .clone()
         .unwrap_or_else(|| config.data_dir.join("breached"));
     let channels = delivery_channels(&config, f, &mut warnings)?;
+    let mut config = config;
+    let directory_password = directory_settings(&mut config.directory, f)?;
     Ok(Loaded {
         config,
         database_url,
@@ -730,8 +738,31 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         outbox_file,
         channels,
         breached_dir,
+        directory_password,
         warnings,
     })
+}
+
+/// Checks `[directory]`, fills in the defaults of its kind and reads the service account's
+/// password.
+fn directory_settings(
+    d: &mut sspr_directory::ldap::DirectorySettings,
+    f: &Figment,
+) -> Result<Option<secrecy::SecretString>, ConfigError> {
+    use sspr_directory::ldap::DirectoryKind;
+    if d.kind == DirectoryKind::None {
+        return Ok(None);
+    }
+    d.apply_kind_defaults();
+    if let Some(problem) = d.problems().into_iter().next() {
+        return Err(invalid(f, "directory", problem));
+    }
+    secret(
+        f,
+        "directory.bind_password",
+        &d.bind_password,
+        &d.bind_password_file,
+    )
 }
 
 /// A required key that has no value (naming its source would only point at the defaults).
@@ -955,6 +986,7 @@ impl Loaded {
             }
         };
         hide(&mut shown.smtp.password);
+        hide(&mut shown.directory.bind_password);
         for g in [&mut shown.sms, &mut shown.voice] {
             hide(&mut g.auth_header_value);
             hide(&mut g.auth_token);
@@ -981,6 +1013,35 @@ mod tests {
         c.smtp.host = "smtp.example.org".into();
         c.smtp.from = "sspr@example.org".into();
         c
+    }
+
+    #[test]
+    fn a_directory_gets_the_defaults_of_its_kind_and_needs_its_secret() {
+        use sspr_directory::ldap::DirectoryKind;
+        let mut c = Config::default();
+        c.directory.kind = DirectoryKind::ActiveDirectory;
+        c.directory.url = "ldaps://dc1.example.com".into();
+        c.directory.bind_dn = "svc-sspr@example.com".into();
+        c.directory.user_base = "DC=example,DC=com".into();
+        let err = from_config(c.clone()).unwrap_err().to_string();
+        assert!(err.contains("bind_password"), "{err}");
+        c.directory.bind_password = Some("s3cret".into());
+        let loaded = from_config(c).unwrap();
+        assert_eq!(loaded.config.directory.username_attribute, "sAMAccountName");
+        assert_eq!(loaded.config.directory.group_filter, "(objectClass=group)");
+        assert!(!loaded.redacted_toml().contains("s3cret"));
+        let mut plain = Config {
+            directory: loaded.config.directory.clone(),
+            ..Config::default()
+        };
+        plain.directory.url = "ldap://dc1.example.com".into();
+        plain.directory.starttls = false;
+        assert!(
+            from_config(plain)
+                .unwrap_err()
+                .to_string()
+                .contains("clear")
+        );
     }
 
     #[test]

@@ -77,6 +77,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The on-premises directory failed (an outage, or sspr's service account was refused).
+    /// Nothing was changed; the message is safe to show.
+    pub fn directory(e: &sspr_core::ports::DirectoryError) -> Self {
+        tracing::error!(error = %e, "directory unavailable");
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "directory_unavailable",
+            "Your organisation's directory cannot be reached right now. Nothing was changed; please try again shortly.",
+        );
+        if e.is_retryable() {
+            err.retry_after = Some(30);
+        }
+        err
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -7,7 +7,7 @@ use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::policy::throttle::Limits;
 use sspr_core::ports::{
-    AdjustableClock, BreachedPasswords, Clock, Delivery, PasswordHasher, Store,
+    AdjustableClock, BreachedPasswords, Clock, Delivery, DirectoryAccounts, PasswordHasher, Store,
 };
 
 use crate::templates::Templates;
@@ -69,6 +69,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Development mode's movable clock (the same one as `clock`), for `/dev/clock`.
     pub dev_clock: Option<Arc<AdjustableClock>>,
+    /// The on-premises directory (LDAP / AD), when one is connected: sign-in of
+    /// directory-sourced users binds through it, and password writes go to it.
+    pub directory: Option<Arc<dyn DirectoryAccounts>>,
 }
 
 /// The administrator's custom banned terms, indexed once per change of the list rather than

@@ -1,4 +1,6 @@
-//! Cloud-only sign-in: password verification with smart lockout (SPEC §4, §6).
+//! Sign-in (SPEC §4, §6): cloud-only users by their argon2id hash with smart lockout;
+//! directory-sourced users by an LDAP bind through the [`DirectoryAccounts`] port (the
+//! directory keeps its own lockout).
 //!
 //! Every failure looks the same to the caller ("invalid credentials"), and an unknown user
 //! costs one hash like a known one, so neither the answer nor its timing tells a stranger
@@ -8,7 +10,10 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, Outcome, events};
 use crate::policy::lockout::LockoutPolicy;
-use crate::ports::{Clock, HashError, PasswordHasher, Store, StoreError};
+use crate::ports::{
+    BindOutcome, Clock, DirectoryAccounts, DirectoryError, HashError, PasswordHasher, Store,
+    StoreError,
+};
 use crate::{User, UserSource, Username};
 
 #[derive(Debug)]
@@ -27,6 +32,9 @@ pub enum SignInError {
     Hash(#[from] HashError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The directory could not check a directory user's password (an outage): retryable.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
 }
 
 pub struct SignIn<'a> {
@@ -34,6 +42,9 @@ pub struct SignIn<'a> {
     pub hasher: &'a dyn PasswordHasher,
     pub clock: &'a dyn Clock,
     pub lockout: LockoutPolicy,
+    /// Where directory-sourced users' passwords are checked; `None` when no directory is
+    /// connected (they then cannot sign in).
+    pub directory: Option<&'a dyn DirectoryAccounts>,
 }
 
 impl SignIn<'_> {
@@ -52,7 +63,11 @@ impl SignIn<'_> {
             Ok(name) => self.store.find_user(&name).await?,
             Err(_) => None,
         };
-        // Directory-sourced users sign in by an LDAP bind, which the directory adapter does.
+        if let (Some(u), Some(directory)) = (&user, self.directory)
+            && u.source == UserSource::Directory
+        {
+            return self.sign_in_directory(u.clone(), password, directory).await;
+        }
         let Some((user, hash)) = user.and_then(|u| match (&u.password_hash, u.source) {
             (Some(h), UserSource::Cloud) => Some((u.clone(), h.clone())),
             _ => None,
@@ -85,6 +100,33 @@ impl SignIn<'_> {
         }
         self.count_failure(user, now, client_ip).await?;
         Ok(SignInOutcome::InvalidCredentials)
+    }
+
+    /// A directory user: the directory's bind decides. It also spends one dummy hash, so that
+    /// the answer takes at least as long as for a cloud-only or unknown user.
+    async fn sign_in_directory(
+        &self,
+        user: User,
+        password: &str,
+        directory: &dyn DirectoryAccounts,
+    ) -> Result<SignInOutcome, SignInError> {
+        self.hasher.verify_dummy(password).await?;
+        if !user.enabled {
+            return Ok(SignInOutcome::InvalidCredentials);
+        }
+        Ok(match directory.bind(&user, password).await? {
+            // The password is right; the directory only wants it changed, which sspr offers.
+            BindOutcome::Success | BindOutcome::MustChange => {
+                SignInOutcome::Success(Box::new(user))
+            }
+            // AD (775) and ppolicy say "locked" whether or not the password was right, and
+            // sspr says "locked" only after a right password: so it says nothing here. The
+            // reset flow offers the unlock.
+            BindOutcome::Locked
+            | BindOutcome::InvalidCredentials
+            | BindOutcome::Disabled
+            | BindOutcome::Expired => SignInOutcome::InvalidCredentials,
+        })
     }
 
     /// Adds one failure with compare-and-set, re-reading on a lost race so that parallel

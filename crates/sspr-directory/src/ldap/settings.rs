@@ -133,6 +133,28 @@ impl DirectorySettings {
         }
     }
 
+    /// Replaces the attribute and filter values still at the generic (OpenLDAP) defaults by
+    /// those of the configured kind, so that `kind = "active_directory"` alone gets
+    /// `sAMAccountName`, `(objectClass=group)` and so on.
+    pub fn apply_kind_defaults(&mut self) {
+        let generic = Self::for_kind(DirectoryKind::Openldap);
+        let mine = Self::for_kind(self.kind);
+        macro_rules! default_of_kind {
+            ($($field:ident),+) => {$(
+                if self.$field == generic.$field {
+                    self.$field = mine.$field.clone();
+                }
+            )+};
+        }
+        default_of_kind!(
+            user_filter,
+            username_attribute,
+            login_attributes,
+            display_name_attribute,
+            group_filter
+        );
+    }
+
     /// What is wrong with the settings, for `sspr config check`; empty when fine.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -3,6 +3,7 @@
 mod audit;
 mod breached;
 mod demo;
+mod directory;
 mod groups;
 mod import;
 mod output;
@@ -85,6 +86,12 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// The on-premises directory (LDAP / Active Directory): sync users and groups, check
+    /// writeback.
+    Directory {
+        #[command(subcommand)]
+        command: directory::DirectoryCommand,
     },
     /// Import users from a CSV file. Every row is checked first; if any row is bad, nothing
     /// is imported and each bad row is reported with its line number.
@@ -200,6 +207,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::PasswordPolicy { command } => password_policy::run_policy(&loaded, command).await,
         Command::BannedTerms { command } => password_policy::run_terms(&loaded, command).await,
         Command::Import(args) => import::run(&loaded, args).await,
+        Command::Directory { command } => directory::run(&loaded, command).await,
     }
 }
 
@@ -207,9 +215,15 @@ async fn serve(loaded: &Loaded) -> Result<(), Failure> {
     use std::sync::Arc;
     let store = crate::app::open_store(loaded).await?;
     let pool = crate::app::hash_pool(loaded)?;
-    let app =
-        crate::app::Application::build(loaded, Arc::new(store), pool, crate::app::system_clock())
-            .await?;
+    let store = Arc::new(store);
+    let app = crate::app::Application::build(
+        loaded,
+        Arc::clone(&store) as Arc<dyn sspr_core::ports::Store>,
+        pool,
+        crate::app::system_clock(),
+    )
+    .await?
+    .with_directory_sync(store);
     tracing::info!(address = %app.local_addr(), public_base_url = %loaded.config.server.public_base_url, "sspr is serving");
     app.run_until(crate::app::shutdown_signal()).await?;
     Ok(())

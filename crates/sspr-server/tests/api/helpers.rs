@@ -35,6 +35,8 @@ pub struct Options {
     pub hashing: HashParams,
     pub workers: usize,
     pub queue: usize,
+    /// An on-premises directory to connect (the directory tests).
+    pub directory: Option<sspr_directory::ldap::DirectorySettings>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             hashing: HashParams::TEST_ONLY,
             workers: 2,
             queue: 64,
+            directory: None,
         }
     }
 }
@@ -68,6 +71,9 @@ pub fn config_in(dir: &std::path::Path, opts: &Options) -> Config {
     c.hashing.queue = opts.queue;
     c.organisation.name = "Example Org".into();
     c.breached.reload_seconds = 1;
+    if let Some(d) = &opts.directory {
+        c.directory = d.clone();
+    }
     c
 }
 

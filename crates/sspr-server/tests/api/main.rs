@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod directory;
 mod helpers;
 mod http_basics;
 mod outbox;

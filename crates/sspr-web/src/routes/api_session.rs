@@ -37,6 +37,7 @@ pub async fn authenticate(
         hasher: state.hasher.as_ref(),
         clock: state.clock.as_ref(),
         lockout: state.lockout,
+        directory: state.directory.as_deref(),
     }
     .sign_in(username, password, ip.as_deref())
     .await
@@ -44,6 +45,7 @@ pub async fn authenticate(
         match e {
             SignInError::Hash(h) => ApiError::from(h),
             SignInError::Store(s) => ApiError::from(s),
+            SignInError::Directory(d) => ApiError::directory(&d),
         }
         .support(&ctx.support_code)
     })

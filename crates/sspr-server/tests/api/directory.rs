@@ -1,0 +1,172 @@
+//! The on-premises directory through the binary and the server: `sspr directory sync` and
+//! `status` against the real slapd that `./scripts/test.sh` starts, then sign-in of a synced
+//! directory user by an LDAP bind through the sign-in API; and an outage during sign-in.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use sspr_core::audit::{AuditEvent, Outcome};
+use sspr_core::ports::Store;
+use sspr_core::{DisplayName, NewUser, UserSource, Username};
+use sspr_directory::ldap::{DirectoryKind, DirectorySettings};
+
+use crate::helpers::{Options, spawn_app_with, sspr_bin};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through ./scripts/test.sh, which starts slapd")
+    })
+}
+
+fn slapd() -> DirectorySettings {
+    let mut s = DirectorySettings::for_kind(DirectoryKind::Openldap);
+    s.url = env("SSPR_TEST_LDAP_URL");
+    s.ca_file = Some(env("SSPR_TEST_LDAP_CA").into());
+    s.bind_dn = "cn=pwadmin,ou=system,dc=example,dc=org".into();
+    s.bind_password = Some("pwadminpw".into());
+    s.user_base = "ou=people,dc=example,dc=org".into();
+    s.group_base = "ou=groups,dc=example,dc=org".into();
+    s.sync_interval_minutes = 0;
+    s.status_probe_user = "leo".into();
+    s
+}
+
+#[tokio::test]
+async fn sync_by_cli_then_a_directory_user_signs_in_by_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let secret = dir.path().join("bind.secret");
+    std::fs::write(&secret, "pwadminpw\n").unwrap();
+    let toml = format!(
+        "data_dir = {data:?}\n[hashing]\nmemory_kib = 64\niterations = 1\n\
+         [directory]\nkind = \"openldap\"\nurl = {url:?}\nca_file = {ca:?}\n\
+         bind_dn = \"cn=pwadmin,ou=system,dc=example,dc=org\"\nbind_password_file = {secret:?}\n\
+         user_base = \"ou=people,dc=example,dc=org\"\ngroup_base = \"ou=groups,dc=example,dc=org\"\n\
+         status_probe_user = \"leo\"\n",
+        url = env("SSPR_TEST_LDAP_URL"),
+        ca = env("SSPR_TEST_LDAP_CA"),
+    );
+    let config = dir.path().join("sspr.toml");
+    std::fs::write(&config, toml).unwrap();
+    let sspr = |args: &[&str]| {
+        Command::new(sspr_bin())
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+
+    let out = sspr(&["directory", "sync", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["mode"], "full");
+    assert!(report["created"].as_u64().unwrap() >= 12, "{report}");
+    assert_eq!(report["groups"], 2);
+    let again = sspr(&["directory", "sync"]);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(text.contains("incremental sync done"), "{text}");
+    assert!(text.contains("users created    0"), "{text}");
+
+    let status = sspr(&["directory", "status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{text}");
+    assert!(
+        text.contains("bind        ok") && text.contains("test write  ok"),
+        "{text}"
+    );
+    // The secret never shows.
+    let check = sspr(&["config", "check"]);
+    assert!(!String::from_utf8_lossy(&check.stdout).contains("pwadminpw"));
+
+    // The server on the same data: sign-in of the synced user binds to slapd.
+    let mut settings = slapd();
+    settings.bind_password = Some("pwadminpw".into());
+    let app = spawn_app_with(Options {
+        directory: Some(settings),
+        ..Default::default()
+    })
+    .await;
+    // (A fresh database: sync into it through the same code the CLI ran.)
+    let directory = sspr_server::app::directory(&app.loaded).unwrap().unwrap();
+    directory
+        .sync(
+            app.store.as_ref(),
+            sspr_directory::ldap::SyncMode::Full,
+            "test",
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let kate = app
+        .store
+        .find_user(&Username::parse("kate").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kate.source, UserSource::Directory);
+    assert!(
+        kate.password_hash.is_none(),
+        "sspr holds no directory password"
+    );
+
+    let wrong = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "kate", "password": "not-her-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "kate", "password": "InitPass1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200, "{}", right.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn sign_in_during_a_directory_outage_is_a_clear_retryable_error() {
+    // A port nothing listens on: the directory is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut settings = slapd();
+    settings.url = format!("ldap://127.0.0.1:{port}");
+    settings.connect_timeout_seconds = 2;
+    let app = spawn_app_with(Options {
+        directory: Some(settings),
+        ..Default::default()
+    })
+    .await;
+    let mut new = NewUser::cloud(
+        Username::parse("kate").unwrap(),
+        DisplayName::parse("Kate").unwrap(),
+    );
+    new.source = UserSource::Directory;
+    app.store
+        .create_user(&new, &AuditEvent::new("Add user", Outcome::Success))
+        .await
+        .unwrap();
+
+    let res = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "kate", "password": "InitPass1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "directory_unavailable", "{body}");
+    assert!(body.get("support_code").is_some(), "{body}");
+}
