@@ -86,6 +86,16 @@ impl SyncReport {
     }
 }
 
+/// A contact value parsed, or `None` (counted in `bad` when there was a value that does not
+/// parse: it is dropped, the user is still synced).
+fn contact<T>(raw: &Option<String>, parse: impl Fn(&str) -> Option<T>, bad: &mut u64) -> Option<T> {
+    let parsed = raw.as_deref().and_then(parse);
+    if raw.is_some() && parsed.is_none() {
+        *bad += 1;
+    }
+    parsed
+}
+
 /// The user as sspr holds it, or why it cannot.
 fn synced_user(e: &DirectoryEntry, report: &mut SyncReport) -> Result<SyncedUser, String> {
     let username = Username::parse(&e.username).map_err(|err| format!("{}: {err}", e.username))?;
@@ -100,19 +110,11 @@ fn synced_user(e: &DirectoryEntry, report: &mut SyncReport) -> Result<SyncedUser
         .unwrap_or_else(|| {
             DisplayName::parse(username.as_str()).expect("a username is a valid display name")
         });
-    let mut contact = |raw: &Option<String>, parse: &dyn Fn(&str) -> bool| -> bool {
-        match raw {
-            Some(v) if parse(v) => true,
-            Some(_) => {
-                report.invalid_contacts += 1;
-                false
-            }
-            None => false,
-        }
-    };
-    let email_ok = contact(&e.email, &|v| EmailAddress::parse(v).is_ok());
-    let mobile_ok = contact(&e.mobile, &|v| PhoneNumber::parse(v).is_ok());
-    let office_ok = contact(&e.office_phone, &|v| PhoneNumber::parse(v).is_ok());
+    // Each value is parsed once (phone numbers are the costly part of a sync).
+    let bad = &mut report.invalid_contacts;
+    let email = contact(&e.email, |v| EmailAddress::parse(v).ok(), bad);
+    let mobile = contact(&e.mobile, |v| PhoneNumber::parse(v).ok(), bad);
+    let office = contact(&e.office_phone, |v| PhoneNumber::parse(v).ok(), bad);
     Ok(SyncedUser {
         external_id: e.id.clone(),
         dn: e.dn.clone(),
@@ -120,21 +122,9 @@ fn synced_user(e: &DirectoryEntry, report: &mut SyncReport) -> Result<SyncedUser
         display_name: display,
         first_name: e.first_name.clone(),
         last_name: e.last_name.clone(),
-        email: e
-            .email
-            .as_deref()
-            .filter(|_| email_ok)
-            .and_then(|v| EmailAddress::parse(v).ok()),
-        mobile_phone: e
-            .mobile
-            .as_deref()
-            .filter(|_| mobile_ok)
-            .and_then(|v| PhoneNumber::parse(v).ok()),
-        office_phone: e
-            .office_phone
-            .as_deref()
-            .filter(|_| office_ok)
-            .and_then(|v| PhoneNumber::parse(v).ok()),
+        email,
+        mobile_phone: mobile,
+        office_phone: office,
         enabled: e.enabled,
     })
 }

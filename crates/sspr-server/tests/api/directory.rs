@@ -131,6 +131,27 @@ async fn sync_by_cli_then_a_directory_user_signs_in_by_bind() {
         .await
         .unwrap();
     assert_eq!(right.status(), 200, "{}", right.text().await.unwrap());
+
+    // Writeback status for administrators, through the API.
+    let admin = app.admin_client().await;
+    let status: Value = admin
+        .get(app.url("/api/v1/admin/directory/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(status["write"]["state"], "ok", "{status}");
+    // Not for a plain user.
+    let plain = app
+        .client
+        .get(app.url("/api/v1/admin/directory/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 403);
 }
 
 #[tokio::test]
@@ -169,4 +190,23 @@ async fn sign_in_during_a_directory_outage_is_a_clear_retryable_error() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "directory_unavailable", "{body}");
     assert!(body.get("support_code").is_some(), "{body}");
+
+    let admin = app.admin_client().await;
+    let status: Value = admin
+        .get(app.url("/api/v1/admin/directory/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["healthy"], false, "{status}");
+    assert_eq!(status["reachable"]["state"], "failed", "{status}");
+    assert!(
+        status["reachable"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable"),
+        "{status}"
+    );
 }

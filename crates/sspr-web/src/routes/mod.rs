@@ -1,5 +1,6 @@
 //! The router: every route of the service and the middleware stack around them.
 
+mod api_admin_directory;
 mod api_admin_policy;
 pub(crate) mod api_me;
 mod api_password;
@@ -76,6 +77,10 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route(
             "/api/v1/admin/policy",
             get(api_admin_policy::get).put(api_admin_policy::put),
+        )
+        .route(
+            "/api/v1/admin/directory/status",
+            get(api_admin_directory::status),
         )
         .route("/api/v1/password/check", post(api_password::check))
         .route("/api/v1/me/password", post(api_password::change))
