@@ -28,26 +28,39 @@ fn with_details(audit: &AuditEvent, details: serde_json::Value) -> AuditEvent {
 #[async_trait]
 impl DirectorySyncStore for SqlStore {
     async fn directory_links(&self) -> Result<HashMap<String, DirectoryLink>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.external_id, d.user_id, d.dn, d.digest, u.enabled \
-             FROM directory_users d JOIN users u ON u.id = d.user_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(error::db)?;
-        let mut links = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            links.insert(
-                rows::get::<String>(row, "external_id")?,
-                DirectoryLink {
-                    user_id: UserId(rows::uuid(row, "user_id")?),
-                    dn: rows::get(row, "dn")?,
-                    digest: rows::get(row, "digest")?,
-                    enabled: rows::flag(row, "enabled")?,
-                },
-            );
+        // Read in pages (keyset, by external id): all rows at once would hold every decoded
+        // row of a large directory in memory at the same time as the map.
+        const PAGE: i64 = 10_000;
+        let mut links = HashMap::new();
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT d.external_id, d.user_id, d.dn, d.digest, u.enabled \
+                 FROM directory_users d JOIN users u ON u.id = d.user_id \
+                 WHERE d.external_id > $1 ORDER BY d.external_id LIMIT $2",
+            )
+            .bind(after.as_str())
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(error::db)?;
+            for row in &rows {
+                let external_id: String = rows::get(row, "external_id")?;
+                after.clone_from(&external_id);
+                links.insert(
+                    external_id,
+                    DirectoryLink {
+                        user_id: UserId(rows::uuid(row, "user_id")?),
+                        dn: rows::get(row, "dn")?,
+                        digest: rows::get(row, "digest")?,
+                        enabled: rows::flag(row, "enabled")?,
+                    },
+                );
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(links);
+            }
         }
-        Ok(links)
     }
 
     async fn upsert_directory_users(

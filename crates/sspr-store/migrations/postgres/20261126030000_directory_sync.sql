@@ -5,7 +5,7 @@
 CREATE TABLE directory_users (
     user_id     TEXT PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     -- entryUUID / objectGUID: stable across renames and moves
-    external_id TEXT NOT NULL UNIQUE,
+    external_id TEXT COLLATE "C" NOT NULL UNIQUE,
     -- lower-cased DN, to resolve group members
     dn          TEXT NOT NULL,
     -- SHA-256 of the synced fields: an unchanged entry costs no write

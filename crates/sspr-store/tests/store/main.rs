@@ -49,6 +49,7 @@ mod connect;
 
 mod audit;
 mod corrupt;
+mod directory_sync;
 mod groups;
 mod instances;
 mod migrations;
