@@ -21,6 +21,10 @@
 #
 # Knobs:
 #   SSPR_TEST_DIR   scratch directory; the DC lives in $SSPR_TEST_DIR/samba
+#   SSPR_SAMBA_IP   the address to serve on (default 127.0.0.1). The DC's ports cannot be
+#                   moved, so a second test run on the same machine needs another address,
+#                   and Samba only serves on an address an interface has: as root,
+#                   `ip addr add 127.0.0.2/8 dev lo`, then SSPR_SAMBA_IP=127.0.0.2.
 set -euo pipefail
 
 TEST_DIR=${SSPR_TEST_DIR:-/tmp/sspr-test}
@@ -28,7 +32,7 @@ SAMBA_DIR=$TEST_DIR/samba
 PID_FILE=$SAMBA_DIR/samba.pid
 LOG_FILE=$SAMBA_DIR/samba.out
 CONF=$SAMBA_DIR/etc/smb.conf
-IP=127.0.0.1
+IP=${SSPR_SAMBA_IP:-127.0.0.1}
 ADMIN_PASS='Adm1n!Passw0rd'
 USER_PASS='Init!Pass123'
 START_TIMEOUT=90 # seconds, from `samba -i` to the first LDAPS answer
@@ -47,6 +51,20 @@ running_pid() {
   if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
     echo "$pid"
   fi
+  return 0
+}
+
+# The address the running DC serves on (saved at start).
+saved_ip() {
+  [[ -r $SAMBA_DIR/ip ]] && IP=$(<"$SAMBA_DIR/ip")
+  return 0
+}
+
+ports_free() {
+  local p
+  for p in 389 636 88 464 3268 3269; do
+    port_taken "$p" && return 1
+  done
   return 0
 }
 
@@ -94,17 +112,21 @@ cmd_start() {
   pid=$(running_pid)
   if [[ -n $pid ]]; then
     log "already running (pid $pid)"
+    saved_ip
     print_env
     return 0
   fi
   [[ $EUID -eq 0 ]] || die "the Samba AD DC needs root (its LDAP ports 389/636 are fixed)"
   ensure_installed
-  for p in 389 636 88 464 3268 3269; do
-    port_taken "$p" && die "$IP:$p is already in use (another DC or test run?); stop it first"
-  done
+  ports_free || die "a port of 389, 636, 88, 464, 3268, 3269 on $IP is in use (another DC or \
+test run?); stop it, or serve on another address (SSPR_SAMBA_IP, see the top of this script)"
 
   rm -rf "$SAMBA_DIR"
   mkdir -p "$SAMBA_DIR/tls"
+  echo "$IP" >"$SAMBA_DIR/ip"
+  # Its own pid and socket directories: the defaults under /run/samba would stop a second DC
+  # ("samba is already running").
+  mkdir -p "$SAMBA_DIR/run"
   # Our own CA and a certificate with an IP SAN, so clients can verify it (Samba's own is for
   # DC1…, and rustls refuses a self-signed CA certificate as a server's).
   make_tls "$SAMBA_DIR/tls" dc1.samdom.example.com "DNS:dc1.samdom.example.com,IP:$IP"
@@ -115,6 +137,8 @@ cmd_start() {
     --domain=SAMDOM --server-role=dc --dns-backend=NONE --adminpass="$ADMIN_PASS" \
     --host-name=dc1 --option="interfaces = $IP" --option="bind interfaces only = yes" \
     --option="server services = ldap, cldap, kdc" --option="log file = $SAMBA_DIR/log.%m" \
+    --option="pid directory = $SAMBA_DIR/run" --option="ncalrpc dir = $SAMBA_DIR/run/ncalrpc" \
+    --option="winbindd socket directory = $SAMBA_DIR/run/winbindd" \
     --option="tls certfile = $SAMBA_DIR/tls/server.crt" \
     --option="tls keyfile = $SAMBA_DIR/tls/server.key" \
     --option="tls cafile = $SAMBA_DIR/tls/ca.crt" >"$SAMBA_DIR/provision.log" 2>&1 ||
@@ -186,6 +210,7 @@ cmd_stop() {
 
 cmd_env() {
   [[ -n $(running_pid) ]] || die "not running (start it with '$0 start')"
+  saved_ip
   print_env
 }
 

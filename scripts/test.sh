@@ -22,7 +22,8 @@
 #                            kept between runs)
 #   (directories)            scripts/ldap.sh starts slapd on free ports; scripts/samba.sh
 #                            starts a Samba AD DC on 127.0.0.1:389/636 (needs root and those
-#                            ports free). Both install their Debian packages when missing.
+#                            ports free; SSPR_SAMBA_IP serves it on another address). Both
+#                            install their Debian packages when missing.
 # There is deliberately no switch to skip the browser tests.
 set -euo pipefail
 
