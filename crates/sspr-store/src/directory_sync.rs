@@ -73,7 +73,7 @@ impl DirectorySyncStore for SqlStore {
         let (mut created, mut updated, mut conflicts) = (Vec::new(), Vec::new(), Vec::new());
         let mut tx = self.begin().await?;
         for u in users {
-            let digest = u.digest();
+            let digest = u.digest.as_str();
             let link =
                 sqlx::query("SELECT user_id, digest FROM directory_users WHERE external_id = $1")
                     .bind(u.external_id.as_str())
@@ -125,7 +125,7 @@ impl DirectorySyncStore for SqlStore {
                     )
                     .bind(user_id.to_string())
                     .bind(u.dn.to_lowercase())
-                    .bind(digest.as_str())
+                    .bind(digest)
                     .execute(&mut *tx)
                     .await
                     .map_err(error::db)?;
@@ -154,7 +154,7 @@ impl DirectorySyncStore for SqlStore {
                     .bind(new.id.0.to_string())
                     .bind(u.external_id.as_str())
                     .bind(u.dn.to_lowercase())
-                    .bind(digest.as_str())
+                    .bind(digest)
                     .execute(&mut *tx)
                     .await
                     .map_err(error::db)?;

@@ -193,26 +193,9 @@ pub struct SyncedUser {
     pub office_phone: Option<crate::PhoneNumber>,
     /// False when disabled (AD) or locked by an administrator (ppolicy): no SSPR.
     pub enabled: bool,
-}
-
-impl SyncedUser {
-    /// A digest of everything sync writes: equal digests mean nothing to update.
-    pub fn digest(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let text = serde_json::json!([
-            self.dn,
-            self.username.as_str(),
-            self.display_name.as_str(),
-            self.first_name,
-            self.last_name,
-            self.email.as_ref().map(|e| e.as_str()),
-            self.mobile_phone.as_ref().map(|p| p.as_str()),
-            self.office_phone.as_ref().map(|p| p.as_str()),
-            self.enabled,
-        ])
-        .to_string();
-        hex::encode(Sha256::digest(text.as_bytes()))
-    }
+    /// A digest of the entry as read from the directory: when it equals the stored one the
+    /// entry is unchanged, and the sync skips it without even parsing it.
+    pub digest: String,
 }
 
 /// A group as read from the directory, with its members' DNs (users and groups).

@@ -96,8 +96,33 @@ fn contact<T>(raw: &Option<String>, parse: impl Fn(&str) -> Option<T>, bad: &mut
     parsed
 }
 
+/// A digest of the entry as read (the mapped attributes and the state): parsing, the costly
+/// part, is only done for entries whose digest changed.
+fn entry_digest(e: &DirectoryEntry) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::json!([
+        1, // the digest's own version: bump it when what sync stores changes
+        e.dn,
+        e.username,
+        e.display_name,
+        e.first_name,
+        e.last_name,
+        e.email,
+        e.mobile,
+        e.office_phone,
+        e.enabled,
+    ])
+    .to_string();
+    let hash = Sha256::digest(text.as_bytes());
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The user as sspr holds it, or why it cannot.
-fn synced_user(e: &DirectoryEntry, report: &mut SyncReport) -> Result<SyncedUser, String> {
+fn synced_user(
+    e: &DirectoryEntry,
+    digest: String,
+    report: &mut SyncReport,
+) -> Result<SyncedUser, String> {
     let username = Username::parse(&e.username).map_err(|err| format!("{}: {err}", e.username))?;
     let display = e
         .display_name
@@ -126,6 +151,7 @@ fn synced_user(e: &DirectoryEntry, report: &mut SyncReport) -> Result<SyncedUser
         mobile_phone: mobile,
         office_phone: office,
         enabled: e.enabled,
+        digest,
     })
 }
 
@@ -236,17 +262,18 @@ impl LdapDirectory {
                 mark = later(s.kind, mark, m);
             }
             seen.insert(entry.id.clone());
-            let user = match synced_user(&entry, &mut report) {
+            let digest = entry_digest(&entry);
+            if links.get(&entry.id).map(|l| l.digest.as_str()) == Some(digest.as_str()) {
+                report.unchanged += 1;
+                continue;
+            }
+            let user = match synced_user(&entry, digest, &mut report) {
                 Ok(u) => u,
                 Err(why) => {
                     report.skip(why);
                     continue;
                 }
             };
-            if links.get(&user.external_id).map(|l| l.digest.as_str()) == Some(&user.digest()) {
-                report.unchanged += 1;
-                continue;
-            }
             batch.push(user);
             if batch.len() >= BATCH {
                 let counts = store.upsert_directory_users(&batch, &audit).await?;
