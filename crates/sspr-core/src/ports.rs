@@ -205,9 +205,10 @@ pub struct ThrottleHit {
 
 /// Persistence. One implementation serves SQLite and PostgreSQL; every method that changes
 /// security state takes the audit event that records it and writes both in one transaction,
-/// so a change is never stored without its audit record.
+/// so a change is never stored without its audit record. It also holds what directory sync
+/// needs ([`DirectorySyncStore`], in `ports/directory.rs`).
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: DirectorySyncStore + Send + Sync {
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use sspr_core::crypto::Sealer;
 use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::ports::{
-    AdjustableClock, BreachedPasswords, Clock, DirectoryAccounts, DirectorySyncStore, Store,
+    AdjustableClock, BreachedPasswords, Clock, DirectoryAccounts, DirectorySyncJob, Store,
     SystemClock,
 };
 use sspr_directory::HashPool;
@@ -104,9 +104,8 @@ pub struct Application {
     grace: Duration,
     /// Housekeeping: expired codes, ceremonies and throttle counters older than this go.
     housekeeping: (Arc<dyn Store>, Arc<dyn Clock>, time::Duration),
-    directory: Option<Arc<LdapDirectory>>,
-    /// Where the scheduled directory sync writes (set by [`Self::with_directory_sync`]).
-    sync_store: Option<Arc<dyn DirectorySyncStore>>,
+    /// The directory and the store the scheduled sync works on.
+    directory: Option<(Arc<LdapDirectory>, Arc<dyn Store>)>,
 }
 
 impl Application {
@@ -156,6 +155,7 @@ impl Application {
             time::Duration::hours(c.limits.block_hours) + time::Duration::days(2),
         );
         let directory = directory(loaded)?;
+        let sync_store = Arc::clone(&store);
         let state = AppState {
             store: Arc::clone(&store),
             hasher: Arc::new(hasher),
@@ -180,6 +180,12 @@ impl Application {
             limits: Arc::new(limits),
             dev_clock: dev_clock.filter(|_| c.delivery.mode == DeliveryMode::Development),
             directory: directory.clone().map(|d| d as Arc<dyn DirectoryAccounts>),
+            directory_sync: directory.clone().map(|d| {
+                Arc::new(SyncJob {
+                    directory: d,
+                    store: Arc::clone(&sync_store),
+                }) as Arc<dyn DirectorySyncJob>
+            }),
         };
         let router = sspr_web::router(state).map_err(|e| anyhow::anyhow!(e))?;
         let worker = match c.delivery.mode {
@@ -216,15 +222,8 @@ impl Application {
             corpus_reload: Duration::from_secs(c.breached.reload_seconds),
             grace: Duration::from_secs(c.server.shutdown_grace_seconds),
             housekeeping,
-            directory,
-            sync_store: None,
+            directory: directory.map(|d| (d, sync_store)),
         })
-    }
-
-    /// Syncs the directory into `store` on the configured schedule while serving.
-    pub fn with_directory_sync(mut self, store: Arc<dyn DirectorySyncStore>) -> Self {
-        self.sync_store = Some(store);
-        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -245,8 +244,8 @@ impl Application {
             .map(|w| tokio::spawn(w.run(Duration::from_millis(500), stop_rx.clone())));
         let (store, clock, retention) = self.housekeeping;
         let housekeeper = tokio::spawn(housekeeping(store, clock, retention, stop_rx.clone()));
-        let syncer = match (self.directory, self.sync_store) {
-            (Some(d), Some(s)) if d.settings().sync_interval_minutes > 0 => {
+        let syncer = match self.directory {
+            Some((d, s)) if d.settings().sync_interval_minutes > 0 => {
                 Some(tokio::spawn(scheduled_sync(d, s, stop_rx.clone())))
             }
             _ => None,
@@ -311,12 +310,46 @@ async fn housekeeping(
     }
 }
 
+/// A sync on demand (`POST /api/v1/admin/directory/sync`).
+struct SyncJob {
+    directory: Arc<LdapDirectory>,
+    store: Arc<dyn Store>,
+}
+
+#[async_trait::async_trait]
+impl DirectorySyncJob for SyncJob {
+    async fn run(
+        &self,
+        full: bool,
+        actor: &str,
+    ) -> Result<serde_json::Value, sspr_core::ports::DirectoryError> {
+        use sspr_core::ports::DirectoryError;
+        use sspr_directory::ldap::SyncError;
+        let mode = if full {
+            SyncMode::Full
+        } else {
+            SyncMode::Incremental
+        };
+        match self
+            .directory
+            .sync(self.store.as_ref(), mode, actor, &|_| {})
+            .await
+        {
+            Ok(report) => Ok(serde_json::to_value(&report).unwrap_or_default()),
+            Err(SyncError::Directory(e)) => Err(e),
+            Err(SyncError::Store(e)) => Err(DirectoryError::Unavailable(format!(
+                "sspr's database failed during the sync: {e}"
+            ))),
+        }
+    }
+}
+
 /// Syncs the directory every `sync_interval_minutes`: incrementally, with a full sync (which
 /// notices deleted entries) at start and then once a day. A failure is logged and the next
 /// run tries again.
 async fn scheduled_sync(
     directory: Arc<LdapDirectory>,
-    store: Arc<dyn DirectorySyncStore>,
+    store: Arc<dyn Store>,
     mut stop: watch::Receiver<bool>,
 ) {
     let every = Duration::from_secs(directory.settings().sync_interval_minutes * 60);

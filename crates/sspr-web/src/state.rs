@@ -7,7 +7,8 @@ use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::policy::throttle::Limits;
 use sspr_core::ports::{
-    AdjustableClock, BreachedPasswords, Clock, Delivery, DirectoryAccounts, PasswordHasher, Store,
+    AdjustableClock, BreachedPasswords, Clock, Delivery, DirectoryAccounts, DirectorySyncJob,
+    PasswordHasher, Store,
 };
 
 use crate::templates::Templates;
@@ -72,6 +73,8 @@ pub struct AppState {
     /// The on-premises directory (LDAP / AD), when one is connected: sign-in of
     /// directory-sourced users binds through it, and password writes go to it.
     pub directory: Option<Arc<dyn DirectoryAccounts>>,
+    /// A directory sync on demand (`POST /api/v1/admin/directory/sync`).
+    pub directory_sync: Option<Arc<dyn DirectorySyncJob>>,
 }
 
 /// The administrator's custom banned terms, indexed once per change of the list rather than

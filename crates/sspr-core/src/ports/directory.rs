@@ -260,3 +260,10 @@ pub trait DirectorySyncStore: Send + Sync {
         audit: &crate::audit::AuditEvent,
     ) -> Result<(), crate::ports::StoreError>;
 }
+
+/// A sync on demand (the admin API): the server wires the directory and the store into it.
+#[async_trait]
+pub trait DirectorySyncJob: Send + Sync {
+    /// Runs one sync (`full`, or incremental when a watermark exists) and returns its report.
+    async fn run(&self, full: bool, actor: &str) -> Result<serde_json::Value, DirectoryError>;
+}

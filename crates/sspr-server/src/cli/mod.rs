@@ -215,15 +215,9 @@ async fn serve(loaded: &Loaded) -> Result<(), Failure> {
     use std::sync::Arc;
     let store = crate::app::open_store(loaded).await?;
     let pool = crate::app::hash_pool(loaded)?;
-    let store = Arc::new(store);
-    let app = crate::app::Application::build(
-        loaded,
-        Arc::clone(&store) as Arc<dyn sspr_core::ports::Store>,
-        pool,
-        crate::app::system_clock(),
-    )
-    .await?
-    .with_directory_sync(store);
+    let app =
+        crate::app::Application::build(loaded, Arc::new(store), pool, crate::app::system_clock())
+            .await?;
     tracing::info!(address = %app.local_addr(), public_base_url = %loaded.config.server.public_base_url, "sspr is serving");
     app.run_until(crate::app::shutdown_signal()).await?;
     Ok(())

@@ -92,17 +92,17 @@ async fn sync_by_cli_then_a_directory_user_signs_in_by_bind() {
         ..Default::default()
     })
     .await;
-    // (A fresh database: sync into it through the same code the CLI ran.)
-    let directory = sspr_server::app::directory(&app.loaded).unwrap().unwrap();
-    directory
-        .sync(
-            app.store.as_ref(),
-            sspr_directory::ldap::SyncMode::Full,
-            "test",
-            &|_| {},
-        )
+    // A fresh database: an administrator syncs it through the API.
+    let admin = app.admin_client().await;
+    let res = admin
+        .post(app.url("/api/v1/admin/directory/sync"))
+        .json(&json!({"full": true}))
+        .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert!(report["created"].as_u64().unwrap() >= 12, "{report}");
     let kate = app
         .store
         .find_user(&Username::parse("kate").unwrap())
@@ -133,7 +133,6 @@ async fn sync_by_cli_then_a_directory_user_signs_in_by_bind() {
     assert_eq!(right.status(), 200, "{}", right.text().await.unwrap());
 
     // Writeback status for administrators, through the API.
-    let admin = app.admin_client().await;
     let status: Value = admin
         .get(app.url("/api/v1/admin/directory/status"))
         .send()

@@ -82,6 +82,10 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/api/v1/admin/directory/status",
             get(api_admin_directory::status),
         )
+        .route(
+            "/api/v1/admin/directory/sync",
+            post(api_admin_directory::sync),
+        )
         .route("/api/v1/password/check", post(api_password::check))
         .route("/api/v1/me/password", post(api_password::change))
         .route("/api/v1/me/methods", get(api_me::list).post(api_me::add))
