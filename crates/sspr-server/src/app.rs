@@ -151,6 +151,7 @@ impl Application {
             code_key: key.derive("one-time-codes"),
             sealer: Arc::new(Sealer::new(&key)),
             limits: Arc::new(limits),
+            passkeys: relying_party(&c.server.public_base_url, &c.organisation.name),
             dev_clock: dev_clock.filter(|_| c.delivery.mode == DeliveryMode::Development),
         };
         let router = sspr_web::router(state).map_err(|e| anyhow::anyhow!(e))?;
@@ -342,4 +343,19 @@ pub async fn shutdown_signal() {
 
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+/// Passkeys need a host name in the public base URL; without one they are not offered, and
+/// the operator is told why once at start.
+fn relying_party(
+    public_base_url: &str,
+    organisation: &str,
+) -> Option<Arc<sspr_core::methods::passkey::RelyingParty>> {
+    match sspr_core::methods::passkey::RelyingParty::new(public_base_url, organisation) {
+        Ok(rp) => Some(Arc::new(rp)),
+        Err(reason) => {
+            tracing::warn!(%reason, "passkeys are not available");
+            None
+        }
+    }
 }

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use sspr_core::crypto::{Sealer, ServerKey};
+use sspr_core::methods::passkey::RelyingParty;
 use sspr_core::policy::banned::BannedList;
 use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::policy::password::PasswordPolicy;
@@ -67,6 +68,9 @@ pub struct AppState {
     /// Seals authenticator secrets.
     pub sealer: Arc<Sealer>,
     pub limits: Arc<Limits>,
+    /// This server as a WebAuthn relying party; `None` when the public base URL has no host
+    /// name (passkeys are then not offered).
+    pub passkeys: Option<Arc<RelyingParty>>,
     /// Development mode's movable clock (the same one as `clock`), for `/dev/clock`.
     pub dev_clock: Option<Arc<AdjustableClock>>,
 }

@@ -62,7 +62,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         ..Config::default()
     };
     config.server.listen = args.listen.clone();
-    config.server.public_base_url = format!("http://{}", args.listen);
+    config.server.public_base_url = public_base_url(&args.listen);
     config.organisation.name = "Contoso (demo)".into();
     let loaded = from_config(config).map_err(|e| fail(e.to_string()))?;
     crate::logging::init(loaded.config.log.format, "info");
@@ -80,7 +80,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         Some(Arc::new(AdjustableClock::default())),
     )
     .await?;
-    let url = format!("http://{}/", app.local_addr());
+    let url = format!("{}/", public_base_url(&app.local_addr().to_string()));
 
     println!();
     println!(
@@ -104,6 +104,16 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     println!();
     app.run_until(crate::app::shutdown_signal()).await?;
     Ok(())
+}
+
+/// The demo's address as a browser should use it. A loopback listener is named `localhost`:
+/// passkeys refuse an IP address as the relying party's ID, so `http://127.0.0.1:…` could
+/// never register one.
+fn public_base_url(listen: &str) -> String {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.ip().is_loopback() => format!("http://localhost:{}", addr.port()),
+        _ => format!("http://{listen}"),
+    }
 }
 
 /// Creates whatever part of the demo organisation is missing (so an interrupted first run
@@ -209,11 +219,8 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
     let policy = SsprPolicy {
         enablement: Enablement::Selected,
         target_group: Some(users),
-        // Every method this version can register, so the demo shows each of them.
-        methods_enabled: MethodType::ALL
-            .into_iter()
-            .filter(|m| *m != MethodType::Passkey)
-            .collect(),
+        // Every method, so the demo shows each of them.
+        methods_enabled: MethodType::ALL.into_iter().collect(),
         ..store.policy().await?
     };
     if !update_policy(store, &policy, actor).await?.is_empty() {

@@ -14,6 +14,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
             include_str!("../../assets/password-feedback.js"),
             "text/javascript; charset=utf-8",
         ),
+        "passkey.js" => (
+            include_str!("../../assets/passkey.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

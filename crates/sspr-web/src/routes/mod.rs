@@ -87,6 +87,8 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/api/v1/me/security-questions",
             get(api_me::questions_catalogue).put(api_me::put_questions),
         )
+        .route("/api/v1/me/passkeys/options", post(api_me::passkey_options))
+        .route("/api/v1/me/passkeys", post(api_me::passkey_finish))
         .route("/api/v1/me/registration", get(api_me::registration))
         .route("/api/v1/me/registration/confirm", post(api_me::confirm))
         .route("/api/v1/me/registration/skip", post(api_me::skip))

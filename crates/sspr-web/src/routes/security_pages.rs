@@ -114,6 +114,8 @@ async fn render_info(
     };
     let allowed: Vec<&str> = allowed_methods(&policy, user)
         .into_iter()
+        // Passkeys need a relying party (a host name in the public base URL).
+        .filter(|m| *m != MethodType::Passkey || state.passkeys.is_some())
         .map(|m| m.as_str())
         .collect();
     let phone_kinds: Vec<&str> = allowed
@@ -149,6 +151,8 @@ async fn render_info(
 #[derive(Deserialize, Default)]
 pub struct InfoQuery {
     from: Option<String>,
+    /// Set by passkey.js after it added a passkey (the page itself did not post).
+    added: Option<String>,
 }
 
 fn back_to(from: Option<&str>) -> &'static str {
@@ -175,7 +179,8 @@ pub async fn info(
         &user,
         PageState {
             status: StatusCode::OK,
-            notice: None,
+            notice: (q.added.as_deref() == Some("passkey"))
+                .then(|| "Your passkey was added.".into()),
             errors: vec![],
             enrol: None,
             back: back_to(q.from.as_deref()),
