@@ -119,6 +119,8 @@ impl Application {
             max_body_bytes: c.server.max_body_bytes,
             dev_outbox: c.delivery.mode == DeliveryMode::Development,
             organisation_name: c.organisation.name.clone(),
+            brand_logo_url: c.organisation.logo_url.clone(),
+            brand_colour: c.organisation.colour.clone(),
             session_hours: c.server.session_hours,
             phone_regions: c.limits.phone_regions.clone(),
         };
@@ -146,7 +148,15 @@ impl Application {
             custom_banned: Arc::default(),
             delivery: Arc::new(OutboxDelivery {
                 store: Arc::clone(&store),
-                brand: Brand::new(c.organisation.name.clone()),
+                brand: Brand {
+                    logo_url: c.organisation.logo_url.clone(),
+                    primary_colour: c
+                        .organisation
+                        .colour
+                        .clone()
+                        .unwrap_or_else(|| sspr_notify::messages::DEFAULT_COLOUR.into()),
+                    ..Brand::new(c.organisation.name.clone())
+                },
             }),
             code_key: key.derive("one-time-codes"),
             sealer: Arc::new(Sealer::new(&key)),

@@ -288,6 +288,11 @@ impl Default for GatewayConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct OrganisationConfig {
     pub name: String,
+    /// A logo for the pages and HTML email: an `https://` URL (or `http://` for a local
+    /// test). Pages allow images from its origin.
+    pub logo_url: Option<String>,
+    /// The brand colour, `#RRGGBB`, for page accents and email buttons.
+    pub colour: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -391,6 +396,8 @@ impl Default for OrganisationConfig {
     fn default() -> Self {
         Self {
             name: "sspr".into(),
+            logo_url: None,
+            colour: None,
         }
     }
 }
@@ -623,6 +630,30 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
             "organisation.name",
             "must have 1 to 100 characters",
         ));
+    }
+    if let Some(logo) = &config.organisation.logo_url {
+        let ok = url::Url::parse(logo)
+            .map(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
+            .unwrap_or(false);
+        if !ok || logo.contains(['"', '\'', ' ', ';']) {
+            return Err(invalid(
+                f,
+                "organisation.logo_url",
+                "must be an https:// URL of an image",
+            ));
+        }
+    }
+    if let Some(colour) = &config.organisation.colour {
+        let ok = colour.len() == 7
+            && colour.starts_with('#')
+            && colour[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !ok {
+            return Err(invalid(
+                f,
+                "organisation.colour",
+                "must be a colour as #RRGGBB, for example #1f4e79",
+            ));
+        }
     }
     if config.lockout.threshold == 0 || config.lockout.threshold > 1000 {
         return Err(invalid(

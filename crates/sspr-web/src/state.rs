@@ -24,6 +24,10 @@ pub struct WebSettings {
     /// Serve `/dev/outbox` (development delivery mode only).
     pub dev_outbox: bool,
     pub organisation_name: String,
+    /// The organisation's logo on every page (`https://…` or a path on this server).
+    pub brand_logo_url: Option<String>,
+    /// The organisation's colour (`#RRGGBB`) for the pages' accents.
+    pub brand_colour: Option<String>,
     pub session_hours: i64,
     /// ISO regions phone numbers may belong to (SPEC §4 country allow-list); empty = any.
     pub phone_regions: Vec<String>,
@@ -37,14 +41,19 @@ impl WebSettings {
 
     /// `scheme://host[:port]` of the public base URL (for the CSRF origin check).
     pub fn public_origin(&self) -> String {
-        let url = self.public_base_url.trim_end_matches('/');
-        match url.find("://") {
-            Some(i) => match url[i + 3..].find('/') {
-                Some(j) => url[..i + 3 + j].to_owned(),
-                None => url.to_owned(),
-            },
+        origin_of(&self.public_base_url)
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => url[..i + 3 + j].to_owned(),
             None => url.to_owned(),
-        }
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -106,6 +115,8 @@ mod tests {
             max_body_bytes: 1,
             dev_outbox: false,
             organisation_name: "x".into(),
+            brand_logo_url: None,
+            brand_colour: None,
             session_hours: 8,
             phone_regions: vec![],
         };

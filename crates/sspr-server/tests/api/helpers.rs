@@ -35,6 +35,8 @@ pub struct Options {
     pub hashing: HashParams,
     pub workers: usize,
     pub queue: usize,
+    /// Any other change to the configuration.
+    pub tweak: Option<fn(&mut Config)>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             hashing: HashParams::TEST_ONLY,
             workers: 2,
             queue: 64,
+            tweak: None,
         }
     }
 }
@@ -68,6 +71,9 @@ pub fn config_in(dir: &std::path::Path, opts: &Options) -> Config {
     c.hashing.queue = opts.queue;
     c.organisation.name = "Example Org".into();
     c.breached.reload_seconds = 1;
+    if let Some(tweak) = opts.tweak {
+        tweak(&mut c);
+    }
     c
 }
 

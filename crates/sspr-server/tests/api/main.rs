@@ -6,6 +6,7 @@ mod demo;
 mod helpers;
 mod http_basics;
 mod outbox;
+mod pages_language;
 mod passkeys;
 mod passwords;
 mod security_info;

@@ -1,8 +1,10 @@
 //! The static files the pages use, compiled into the binary.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
 
 pub async fn serve(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
@@ -24,6 +26,23 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         [
             (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The organisation's colour as a stylesheet (the CSP allows no inline style). The setting is
+/// checked to be `#RRGGBB` when the configuration is loaded.
+pub async fn brand_css(State(state): State<AppState>) -> Response {
+    let body = match &state.settings.brand_colour {
+        Some(c) => format!(":root {{ --brand: {c}; }}\n"),
+        None => String::new(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         body,
     )

@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/static/brand.css", get(assets::brand_css))
         .route("/static/{file}", get(assets::serve));
     if state.settings.dev_outbox {
         app = app.route("/dev/outbox", get(dev::outbox));
