@@ -175,3 +175,46 @@ fn a_bad_colour_or_logo_is_refused_at_start() {
         assert!(e.contains(field), "{e}");
     }
 }
+
+#[tokio::test]
+async fn live_password_feedback_speaks_the_page_language() {
+    let app = spawn_app().await;
+    let check = |lang: &'static str| {
+        let c = client();
+        let url = app.url("/api/v1/password/check");
+        async move {
+            let r = c
+                .post(url)
+                .header(ACCEPT_LANGUAGE, lang)
+                .json(&serde_json::json!({ "password": "abc" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let fr = check("fr").await;
+    let length = &fr["rules"][0];
+    assert_eq!(length["rule"], "length");
+    assert_eq!(length["passed"], false);
+    assert!(
+        length["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Utilisez au moins"),
+        "{fr}"
+    );
+    assert_eq!(
+        fr["rules"][1]["message"],
+        "Uniquement des caractères autorisés"
+    );
+    let en = check("en").await;
+    assert!(
+        en["rules"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least"),
+        "{en}"
+    );
+}

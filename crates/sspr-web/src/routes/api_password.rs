@@ -96,10 +96,26 @@ pub async fn check(
         )
         .support(&ctx.support_code));
     }
-    let rules = RulesInForce::load(&state, &ctx)
-        .await?
+    let in_force = RulesInForce::load(&state, &ctx).await?;
+    let mut rules = in_force
         .rules(&state)
         .explain(&body.password, user.as_ref());
+    // The live feedback speaks the page's language (the request's cookie or Accept-Language).
+    let english = ctx.locale == sspr_core::Locale::En;
+    if !english {
+        let min = in_force.policy.min_length.to_string();
+        let max = sspr_core::policy::password::PasswordPolicy::MAX_LENGTH.to_string();
+        for r in &mut rules {
+            r.message = match &r.problem {
+                Some(p) => crate::routes::pages::password_problem(&state, &ctx, p),
+                None => state.templates.catalogue().format(
+                    ctx.locale,
+                    &format!("password.ok_{}", r.rule),
+                    &[("min", &min), ("max", &max)],
+                ),
+            };
+        }
+    }
     let mut inputs: Vec<&str> = vec![state.settings.organisation_name.as_str()];
     if let Some(u) = &user {
         inputs.push(u.username.as_str());
@@ -114,8 +130,13 @@ pub async fn check(
         rules,
         strength: Strength {
             score: u8::from(estimate.score()),
-            warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+            // zxcvbn's advice exists in English only: other languages get the score alone.
+            warning: feedback
+                .and_then(|f| f.warning())
+                .filter(|_| english)
+                .map(|w| w.to_string()),
             suggestions: feedback
+                .filter(|_| english)
                 .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
                 .unwrap_or_default(),
         },
