@@ -54,6 +54,7 @@ mod instances;
 mod migrations;
 mod outbox;
 mod policy;
+mod reset_flows;
 mod security_info;
 mod sessions;
 mod users;
