@@ -524,6 +524,26 @@ pub enum Notice {
     MethodRemoved {
         method: crate::MethodType,
     },
+    /// To the user: their password was reset (`at` already formatted).
+    PasswordReset {
+        username: String,
+        at: String,
+    },
+    /// To the other administrators: `admin`'s password was reset.
+    AdminPasswordReset {
+        admin: String,
+        at: String,
+    },
+    /// To the user: their account was unlocked.
+    Unlocked {
+        at: String,
+    },
+    /// To the helpdesk: a user asks for help.
+    ContactAdministrator {
+        username: String,
+        support_code: String,
+        message: String,
+    },
 }
 
 impl std::fmt::Debug for Notice {
@@ -539,6 +559,10 @@ impl std::fmt::Debug for Notice {
                 .finish(),
             Notice::MethodAdded { method } => write!(f, "MethodAdded({method})"),
             Notice::MethodRemoved { method } => write!(f, "MethodRemoved({method})"),
+            Notice::PasswordReset { .. } => f.write_str("PasswordReset"),
+            Notice::AdminPasswordReset { .. } => f.write_str("AdminPasswordReset"),
+            Notice::Unlocked { .. } => f.write_str("Unlocked"),
+            Notice::ContactAdministrator { .. } => f.write_str("ContactAdministrator"),
         }
     }
 }

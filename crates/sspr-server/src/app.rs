@@ -123,6 +123,9 @@ impl Application {
             brand_colour: c.organisation.colour.clone(),
             session_hours: c.server.session_hours,
             phone_regions: c.limits.phone_regions.clone(),
+            flow_lifetime: time::Duration::minutes(c.reset.flow_minutes),
+            pow_max_number: c.reset.pow_max_number,
+            response_floor: Duration::from_millis(c.reset.response_floor_ms),
         };
         let limits = c.limits.to_limits();
         // The longest window is a day; keep counters for it plus the block, and a margin.
@@ -159,6 +162,8 @@ impl Application {
                 },
             }),
             code_key: key.derive("one-time-codes"),
+            decoy_key: key.derive("reset-decoys"),
+            pow_key: key.derive("proof-of-work").keyed_hash(b"altcha"),
             sealer: Arc::new(Sealer::new(&key)),
             limits: Arc::new(limits),
             passkeys: relying_party(&c.server.public_base_url, &c.organisation.name),

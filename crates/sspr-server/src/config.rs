@@ -30,8 +30,34 @@ pub struct Config {
     pub keys: KeysConfig,
     pub lockout: LockoutConfig,
     pub limits: LimitsConfig,
+    pub reset: ResetConfig,
     pub breached: BreachedConfig,
     pub log: LogConfig,
+}
+
+/// The reset flow (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResetConfig {
+    /// How long a started reset stays usable (SPEC §4: 15 minutes).
+    pub flow_minutes: i64,
+    /// Proof-of-work difficulty: the largest number the browser may have to try (ALTCHA's
+    /// `maxnumber`). 50,000 takes a phone about a second; 0 switches the proof of work off
+    /// (for tests and load measurements only).
+    pub pow_max_number: u64,
+    /// Every start and send answer takes at least this long, so the time of an answer does
+    /// not tell an existing user from an unknown one (security.md R1–R3).
+    pub response_floor_ms: u64,
+}
+
+impl Default for ResetConfig {
+    fn default() -> Self {
+        Self {
+            flow_minutes: 15,
+            pow_max_number: 50_000,
+            response_floor_ms: 250,
+        }
+    }
 }
 
 /// The limits of SPEC §4 on codes, sends and checks. The defaults are Entra's.
@@ -341,6 +367,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             lockout: LockoutConfig::default(),
             limits: LimitsConfig::default(),
+            reset: ResetConfig::default(),
             breached: BreachedConfig::default(),
             log: LogConfig::default(),
         }
@@ -654,6 +681,23 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
                 "must be a colour as #RRGGBB, for example #1f4e79",
             ));
         }
+    }
+    if !(5..=60).contains(&config.reset.flow_minutes) {
+        return Err(invalid(f, "reset.flow_minutes", "must be between 5 and 60"));
+    }
+    if config.reset.pow_max_number > 10_000_000 {
+        return Err(invalid(
+            f,
+            "reset.pow_max_number",
+            "must be at most 10000000 (0 switches the proof of work off)",
+        ));
+    }
+    if config.reset.response_floor_ms > 5_000 {
+        return Err(invalid(
+            f,
+            "reset.response_floor_ms",
+            "must be at most 5000",
+        ));
     }
     if config.lockout.threshold == 0 || config.lockout.threshold > 1000 {
         return Err(invalid(

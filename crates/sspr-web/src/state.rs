@@ -31,6 +31,12 @@ pub struct WebSettings {
     pub session_hours: i64,
     /// ISO regions phone numbers may belong to (SPEC §4 country allow-list); empty = any.
     pub phone_regions: Vec<String>,
+    /// How long a reset flow lives.
+    pub flow_lifetime: time::Duration,
+    /// Proof-of-work difficulty (ALTCHA `maxnumber`); 0 = no proof of work.
+    pub pow_max_number: u64,
+    /// The least time a reset start or send answer takes.
+    pub response_floor: std::time::Duration,
 }
 
 impl WebSettings {
@@ -74,6 +80,10 @@ pub struct AppState {
     pub delivery: Arc<dyn Delivery>,
     /// Keys the hashes of one-time codes.
     pub code_key: ServerKey,
+    /// Derives the decoys of the reset start.
+    pub decoy_key: ServerKey,
+    /// Signs proof-of-work challenges (hex).
+    pub pow_key: String,
     /// Seals authenticator secrets.
     pub sealer: Arc<Sealer>,
     pub limits: Arc<Limits>,
@@ -119,6 +129,9 @@ mod tests {
             brand_colour: None,
             session_hours: 8,
             phone_regions: vec![],
+            flow_lifetime: time::Duration::minutes(15),
+            pow_max_number: 0,
+            response_floor: std::time::Duration::ZERO,
         };
         assert_eq!(s.public_origin(), "https://sspr.example.org");
         assert!(s.https());

@@ -3,6 +3,7 @@
 pub mod eligibility;
 pub mod passwords;
 pub mod policy_admin;
+pub mod reset;
 pub mod security_info;
 pub mod signin;
 pub mod throttle;

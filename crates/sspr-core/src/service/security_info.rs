@@ -728,7 +728,9 @@ impl SecurityInfo<'_> {
                 }
                 Err(_) => false,
             },
-            MethodType::AuthenticatorCode => self.check_totp(&method, code, now).await?,
+            MethodType::AuthenticatorCode => {
+                check_totp(self.store, self.sealer, &method, code, now).await?
+            }
             MethodType::SecurityQuestions | MethodType::Passkey => {
                 return Err(SecurityInfoError::Field {
                     field: "code",
@@ -774,34 +776,6 @@ impl SecurityInfo<'_> {
         )
         .await?;
         Ok(view(&method))
-    }
-
-    /// An authenticator code: right for this moment (±1 step) and of a step never used.
-    async fn check_totp(
-        &self,
-        method: &RegisteredMethod,
-        code: &str,
-        now: OffsetDateTime,
-    ) -> Result<bool> {
-        let Some(sealed) = &method.secret else {
-            return Ok(false);
-        };
-        let raw = self
-            .sealer
-            .open(sealed, method.id.to_string().as_bytes())
-            .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
-        let secret = totp::TotpSecret::from_bytes(raw.to_vec())
-            .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
-        let last = u64::try_from(method.counter).ok().filter(|c| *c > 0);
-        let Some(step) = totp::verify(&secret, code, now, last) else {
-            return Ok(false);
-        };
-        let step = i64::try_from(step).unwrap_or(i64::MAX);
-        // The conditional write makes a step single-use across parallel requests too.
-        Ok(self
-            .store
-            .advance_method_counter(method.id, step, now)
-            .await?)
     }
 
     /// Registers (or replaces) the security question answers. Answers are normalised and
@@ -1025,4 +999,29 @@ impl SecurityInfo<'_> {
             _ => Err(SecurityInfoError::SkipExpired),
         }
     }
+}
+
+/// An authenticator code: right for this moment (±1 step) and of a step never used. The
+/// conditional write of the step makes it single-use across parallel requests too.
+pub(crate) async fn check_totp(
+    store: &dyn Store,
+    sealer: &Sealer,
+    method: &RegisteredMethod,
+    code: &str,
+    now: OffsetDateTime,
+) -> std::result::Result<bool, StoreError> {
+    let Some(sealed) = &method.secret else {
+        return Ok(false);
+    };
+    let raw = sealer
+        .open(sealed, method.id.to_string().as_bytes())
+        .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
+    let secret = totp::TotpSecret::from_bytes(raw.to_vec())
+        .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
+    let last = u64::try_from(method.counter).ok().filter(|c| *c > 0);
+    let Some(step) = totp::verify(&secret, code, now, last) else {
+        return Ok(false);
+    };
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    store.advance_method_counter(method.id, step, now).await
 }

@@ -32,13 +32,13 @@ fn bad_json(r: JsonRejection, ctx: &RequestContext) -> ApiError {
 
 /// The password rules in force for one request: the stored policy and the indexed custom list
 /// (cached across requests), borrowed as [`PasswordRules`].
-struct RulesInForce {
-    policy: PasswordPolicy,
+pub(crate) struct RulesInForce {
+    pub(crate) policy: PasswordPolicy,
     custom: std::sync::Arc<BannedList>,
 }
 
 impl RulesInForce {
-    async fn load(state: &AppState, ctx: &RequestContext) -> Result<Self, ApiError> {
+    pub(crate) async fn load(state: &AppState, ctx: &RequestContext) -> Result<Self, ApiError> {
         let policy = state
             .store
             .password_policy()
@@ -48,7 +48,7 @@ impl RulesInForce {
         Ok(Self { policy, custom })
     }
 
-    fn rules<'a>(&'a self, state: &'a AppState) -> PasswordRules<'a> {
+    pub(crate) fn rules<'a>(&'a self, state: &'a AppState) -> PasswordRules<'a> {
         PasswordRules {
             policy: &self.policy,
             global: BannedList::global(),

@@ -2,12 +2,14 @@
 
 mod api_admin_policy;
 pub(crate) mod api_me;
-mod api_password;
+pub(crate) mod api_password;
+pub(crate) mod api_reset;
 mod api_session;
 mod assets;
 mod dev;
 mod health;
 pub(crate) mod pages;
+pub(crate) mod pow;
 mod security_pages;
 
 use axum::Router;
@@ -87,6 +89,19 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/api/v1/me/security-questions",
             get(api_me::questions_catalogue).put(api_me::put_questions),
         )
+        .route("/api/v1/reset/challenge", get(api_reset::challenge))
+        .route("/api/v1/reset", post(api_reset::start))
+        .route("/api/v1/reset/{flow}", get(api_reset::show))
+        .route(
+            "/api/v1/reset/{flow}/methods/{method}/send",
+            post(api_reset::send),
+        )
+        .route(
+            "/api/v1/reset/{flow}/methods/{method}/verify",
+            post(api_reset::verify),
+        )
+        .route("/api/v1/reset/{flow}/password", post(api_reset::password))
+        .route("/api/v1/reset/{flow}/unlock", post(api_reset::unlock))
         .route("/api/v1/me/passkeys/options", post(api_me::passkey_options))
         .route("/api/v1/me/passkeys", post(api_me::passkey_finish))
         .route("/api/v1/me/registration", get(api_me::registration))
