@@ -1,5 +1,6 @@
 //! Use cases: each one a small piece of orchestration over the ports.
 
+pub mod contact_admin;
 pub mod eligibility;
 pub mod passwords;
 pub mod policy_admin;
