@@ -28,6 +28,38 @@ const PAGES: &[(&str, &str)] = &[
         "questions.html",
         include_str!("../templates/questions.html"),
     ),
+    (
+        "reset_help.html",
+        include_str!("../templates/reset_help.html"),
+    ),
+    (
+        "reset_start.html",
+        include_str!("../templates/reset_start.html"),
+    ),
+    (
+        "reset_verify.html",
+        include_str!("../templates/reset_verify.html"),
+    ),
+    (
+        "reset_code.html",
+        include_str!("../templates/reset_code.html"),
+    ),
+    (
+        "reset_questions.html",
+        include_str!("../templates/reset_questions.html"),
+    ),
+    (
+        "reset_passkey.html",
+        include_str!("../templates/reset_passkey.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../templates/reset_password.html"),
+    ),
+    (
+        "reset_message.html",
+        include_str!("../templates/reset_message.html"),
+    ),
 ];
 
 impl Templates {
@@ -88,6 +120,7 @@ mod tests {
         let sources = PAGES.iter().map(|(_, s)| *s).chain([
             include_str!("routes/pages.rs"),
             include_str!("routes/security_pages.rs"),
+            include_str!("routes/reset_pages.rs"),
         ]);
         let catalogue = Catalogue::new();
         let mut used = 0;
@@ -151,6 +184,30 @@ mod tests {
             "questions.html",
         ] {
             t.render(page, context! { org => "Example" }).unwrap();
+        }
+        // The reset pages always have a flow (or none yet) and a method.
+        for page in [
+            "reset_start.html",
+            "reset_verify.html",
+            "reset_code.html",
+            "reset_questions.html",
+            "reset_passkey.html",
+            "reset_password.html",
+            "reset_message.html",
+        ] {
+            let html = t
+                .render(
+                    page,
+                    context! {
+                        org => "Example",
+                        flow_id => "f<1>",
+                        method => context! { id => "m1", type => "email", hint => "a•••@x.org" },
+                        helpdesk => context! { href => "https://help.example.org", external => true },
+                        help => true,
+                    },
+                )
+                .unwrap();
+            assert!(!html.contains("f<1>"), "{page} escapes: {html}");
         }
     }
 }

@@ -20,6 +20,20 @@ pub async fn serve(Path(file): Path<String>) -> Response {
             include_str!("../../assets/passkey.js"),
             "text/javascript; charset=utf-8",
         ),
+        // The ALTCHA proof-of-work widget (MIT, vendored from the npm package `altcha`, its
+        // "external" build: no inline style or script, so the strict CSP holds).
+        "altcha.js" => (
+            include_str!("../../assets/altcha.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "altcha-worker.js" => (
+            include_str!("../../assets/altcha-worker.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "altcha.css" => (
+            include_str!("../../assets/altcha.css"),
+            "text/css; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

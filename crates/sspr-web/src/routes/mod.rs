@@ -10,6 +10,7 @@ mod dev;
 mod health;
 pub(crate) mod pages;
 pub(crate) mod pow;
+mod reset_pages;
 mod security_pages;
 
 use axum::Router;
@@ -68,6 +69,29 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/me/security-questions",
             get(security_pages::questions_form).post(security_pages::questions_submit),
         )
+        .route(
+            "/reset",
+            get(reset_pages::start_form).post(reset_pages::start),
+        )
+        .route("/reset/{flow}", get(reset_pages::verify_page))
+        .route(
+            "/reset/{flow}/methods/{method}",
+            get(reset_pages::method_page),
+        )
+        .route(
+            "/reset/{flow}/methods/{method}/send",
+            post(reset_pages::send),
+        )
+        .route(
+            "/reset/{flow}/methods/{method}/verify",
+            post(reset_pages::verify),
+        )
+        .route(
+            "/reset/{flow}/password",
+            get(reset_pages::password_page).post(reset_pages::set_password),
+        )
+        .route("/reset/{flow}/unlock", post(reset_pages::unlock))
+        .route("/reset/{flow}/contact", post(reset_pages::contact))
         .route("/register", get(security_pages::register))
         .route("/register/confirm", post(security_pages::register_confirm))
         .route("/register/skip", post(security_pages::register_skip))
