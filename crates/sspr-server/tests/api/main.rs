@@ -9,6 +9,7 @@ mod outbox;
 mod pages_language;
 mod passkeys;
 mod passwords;
+mod reset;
 mod security_info;
 mod shutdown;
 mod signin;
