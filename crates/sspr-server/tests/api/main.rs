@@ -10,6 +10,7 @@ mod pages_language;
 mod passkeys;
 mod passwords;
 mod reset;
+mod reset_enumeration;
 mod security_info;
 mod shutdown;
 mod signin;

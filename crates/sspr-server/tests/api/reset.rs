@@ -575,7 +575,8 @@ async fn the_limits_block_and_a_successful_reset_clears_them() {
     );
     // Reaching the email limit blocks for 24 hours too. After that: four wrong codes, a right
     // one and a reset: the counters are cleared.
-    app.clock.advance(Duration::hours(24) + Duration::minutes(1));
+    app.clock
+        .advance(Duration::hours(24) + Duration::minutes(1));
     let flow = start(&app, &c, "pia").await;
     let email = method_id(&flow, "email");
     let code = send_and_read(&app, &c, &flow, &email, "pia@example.org").await;
