@@ -37,6 +37,8 @@ pub struct Options {
     pub queue: usize,
     /// Any other change to the configuration.
     pub tweak: Option<fn(&mut Config)>,
+    /// A database other than SQLite in the data directory.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -48,6 +50,7 @@ impl Default for Options {
             workers: 2,
             queue: 64,
             tweak: None,
+            database_url: None,
         }
     }
 }
@@ -75,6 +78,9 @@ pub fn config_in(dir: &std::path::Path, opts: &Options) -> Config {
     // on their own, and would only slow the other tests down.
     c.reset.pow_max_number = 0;
     c.reset.response_floor_ms = 0;
+    if let Some(url) = &opts.database_url {
+        c.database.url = url.clone();
+    }
     if let Some(tweak) = opts.tweak {
         tweak(&mut c);
     }

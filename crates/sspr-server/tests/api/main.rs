@@ -11,6 +11,7 @@ mod passkeys;
 mod passwords;
 mod reset;
 mod reset_enumeration;
+mod reset_instances;
 mod security_info;
 mod shutdown;
 mod signin;
