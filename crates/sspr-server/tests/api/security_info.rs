@@ -227,7 +227,7 @@ async fn authenticator_enrolment_needs_a_valid_code() {
     assert_eq!(body["verified"], true);
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut n = 0;
