@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 
-use crate::helpers::{Options, TestApp, client, spawn_app, spawn_app_with};
+use crate::helpers::{Options, TestApp, client, spawn_app_with};
 
 fn no_pow() -> Options {
     Options {
@@ -183,7 +183,11 @@ async fn malformed_forms_get_a_422_page_and_change_nothing() {
 
 #[tokio::test]
 async fn with_the_proof_of_work_a_start_without_a_solution_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options {
+        tweak: Some(|c| c.reset.pow_max_number = 50_000),
+        ..Options::default()
+    })
+    .await;
     let c = client();
     let html = c
         .get(app.url("/reset?lng=de"))
