@@ -25,7 +25,7 @@ use crate::methods::code::{EMAIL_CODE_LEN, OneTimeCode, PHONE_CODE_LEN, code_has
 use crate::methods::mask::{mask_email, mask_phone};
 use crate::methods::passkey::{self, PasskeyError, RelyingParty};
 use crate::methods::questions::{self, QuestionId};
-use crate::policy::eligibility::Registration;
+use crate::policy::eligibility::{NotEligible, Registration};
 use crate::policy::password::PasswordProblem;
 use crate::policy::throttle::Limits;
 use crate::ports::{
@@ -72,6 +72,10 @@ pub enum ResetError {
     DirectoryUser,
     #[error("this request is not valid: {0}")]
     BadInput(&'static str),
+    /// Only with the policy's `explicit_messages` on (Entra's explicit messages; they tell
+    /// which user IDs exist): why this user cannot reset.
+    #[error("this account cannot use self-service password reset: {0:?}")]
+    NotEligible(Ineligible),
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
@@ -96,6 +100,19 @@ impl From<FlowError> for ResetError {
 }
 
 type Result<T> = std::result::Result<T, ResetError>;
+
+/// Why a user ID cannot reset, for the explicit messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ineligible {
+    /// No such account.
+    UnknownUser,
+    AccountDisabled,
+    /// Outside the SSPR group, or SSPR is off (for administrators too).
+    NotEnabled,
+    /// Has not registered enough methods.
+    NotRegistered,
+}
 
 /// A method as the flow shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -258,13 +275,22 @@ impl Reset<'_> {
             Some(id) => self.store.get_user(id).await?,
             None => None,
         };
-        let served = match &user {
+        let (served, why_not) = match &user {
             Some(u) if u.enabled => match evaluate(self.store, u, now).await? {
-                Ok(e) if e.registration != Registration::Required => Some((u, e)),
-                _ => None,
+                Ok(e) if e.registration != Registration::Required => (Some((u, e)), None),
+                Ok(_) => (None, Some(Ineligible::NotRegistered)),
+                Err(NotEligible::AccountDisabled) => (None, Some(Ineligible::AccountDisabled)),
+                Err(_) => (None, Some(Ineligible::NotEnabled)),
             },
-            _ => None,
+            Some(_) => (None, Some(Ineligible::AccountDisabled)),
+            None => (None, Some(Ineligible::UnknownUser)),
         };
+        if policy.explicit_messages
+            && served.is_none()
+            && let Some(why) = why_not
+        {
+            return Err(ResetError::NotEligible(why));
+        }
         let decoy_seed = self
             .decoy_key
             .keyed_hash(format!("decoy:{login}").as_bytes());
@@ -798,14 +824,6 @@ impl Reset<'_> {
             }
             return Err(ResetError::InvalidProof);
         }
-        flow.record_proof(method_id, now)?;
-        if flow.stage == Stage::Verified
-            && let Some(u) = &user
-        {
-            let policy = self.store.policy().await?;
-            flow.can_unlock =
-                policy.allow_unlock && u.lockout.locked_until.is_some_and(|t| t > now);
-        }
         let audit = self
             .audit(
                 caller,
@@ -814,9 +832,26 @@ impl Reset<'_> {
                 Outcome::Success,
             )
             .details(json!({ "step": "method_verified", "method": method.kind, "flow": flow.id }));
-        if !self.store.update_flow(&flow, Some(&audit)).await? {
-            // A parallel request of this flow changed it first; its proof (if any) stands.
-            return Err(ResetError::Busy);
+        // The proof is spent (a code consumed, a step used): record it even if a parallel
+        // request of this flow (a questions draw, another proof) wrote the flow meanwhile.
+        let mut attempts = 0;
+        loop {
+            flow.record_proof(method_id, now)?;
+            if flow.stage == Stage::Verified
+                && let Some(u) = &user
+            {
+                let policy = self.store.policy().await?;
+                flow.can_unlock =
+                    policy.allow_unlock && u.lockout.locked_until.is_some_and(|t| t > now);
+            }
+            if self.store.update_flow(&flow, Some(&audit)).await? {
+                break;
+            }
+            attempts += 1;
+            if attempts == 3 {
+                return Err(ResetError::Busy);
+            }
+            flow = self.load(flow_id, cookie).await?;
         }
         Ok(Progress {
             verified: flow.gates_proved().len(),

@@ -934,3 +934,22 @@ async fn a_flow_survives_a_restart() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
 }
+
+#[tokio::test]
+async fn explicit_messages_say_why_when_the_administrator_wants_them() {
+    let app = spawn_app().await;
+    enable_all(&app).await;
+    bare_user(&app, "newbie").await;
+    let mut policy = app.store.policy().await.unwrap();
+    policy.explicit_messages = true;
+    app.store
+        .put_policy(&policy, &AuditEvent::new("test", Outcome::Success))
+        .await
+        .unwrap();
+    for (id, reason) in [("newbie", "not_registered"), ("ghost", "unknown_user")] {
+        let (s, body) = post(&client(), app.url("/api/v1/reset"), json!({"username": id})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"], "not_eligible");
+        assert_eq!(body["reason"], reason);
+    }
+}

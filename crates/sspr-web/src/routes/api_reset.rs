@@ -17,7 +17,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::json;
-use sspr_core::service::reset::{FlowView, Proof, Reset, ResetError, Sent};
+use sspr_core::service::reset::{FlowView, Ineligible, Proof, Reset, ResetError, Sent};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -147,6 +147,23 @@ pub fn api_error(e: ResetError, state: &AppState) -> ApiError {
         ),
         ResetError::BadInput(what) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", what)
+        }
+        ResetError::NotEligible(why) => {
+            let message = match why {
+                Ineligible::UnknownUser => "We could not find an account with this user ID.",
+                Ineligible::AccountDisabled => {
+                    "This account is disabled. Contact your administrator."
+                }
+                Ineligible::NotEnabled => {
+                    "Your administrator has not enabled you to reset your password yourself. Contact your administrator."
+                }
+                Ineligible::NotRegistered => {
+                    "You have not registered the information needed to reset your password. Contact your administrator."
+                }
+            };
+            let mut err = ApiError::new(StatusCode::FORBIDDEN, "not_eligible", message);
+            err.extra = Some(json!({ "reason": why }));
+            err
         }
         ResetError::Hash(h) => h.into(),
         ResetError::Store(s) => s.into(),
