@@ -339,6 +339,7 @@ impl Reset<'_> {
             version: 0,
         };
         self.store.create_flow(&flow).await?;
+        let caller = &caller.for_flow(flow.id);
         // Audited alike for every ID (the record says nothing the answer does not).
         let target: String = login.chars().take(64).collect();
         self.store
@@ -487,6 +488,7 @@ impl Reset<'_> {
         caller: &Caller,
     ) -> Result<Sent> {
         let mut flow = self.load(flow_id, cookie).await?;
+        let caller = &caller.for_flow(flow.id);
         let now = self.clock.now();
         let method = flow.may_use(method_id, now)?.clone();
         let user = self.subject(&flow).await?;
@@ -740,6 +742,7 @@ impl Reset<'_> {
         caller: &Caller,
     ) -> Result<Progress> {
         let mut flow = self.load(flow_id, cookie).await?;
+        let caller = &caller.for_flow(flow.id);
         let now = self.clock.now();
         let method = flow.may_use(method_id, now)?.clone();
         let user = self.subject(&flow).await?;
@@ -1012,6 +1015,7 @@ impl Reset<'_> {
             }]));
         }
         let mut flow = self.load(flow_id, cookie).await?;
+        let caller = &caller.for_flow(flow.id);
         // Cheap rule checks before claiming: a refused password leaves the flow as it was.
         if flow.stage == Stage::Verified
             && let Some(user) = self.subject(&flow).await?
@@ -1069,6 +1073,7 @@ impl Reset<'_> {
     /// account was locked).
     pub async fn unlock(&self, flow_id: &str, cookie: &str, caller: &Caller) -> Result<()> {
         let mut flow = self.load(flow_id, cookie).await?;
+        let caller = &caller.for_flow(flow.id);
         let policy = self.store.policy().await?;
         if flow.stage == Stage::Verified && !(flow.can_unlock && policy.allow_unlock) {
             return Err(ResetError::CannotUnlock);

@@ -43,6 +43,17 @@ pub struct Caller {
     pub locale: Locale,
 }
 
+impl Caller {
+    /// The same caller, with a reset flow's id as the correlation id: every audit record of
+    /// one reset carries it, and the pages show it as the support code.
+    pub fn for_flow(&self, flow: crate::flow::FlowId) -> Caller {
+        Caller {
+            correlation_id: Some(flow.to_string()),
+            ..self.clone()
+        }
+    }
+}
+
 /// A method as the user sees it: never the address in full, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MethodView {

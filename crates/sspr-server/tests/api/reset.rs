@@ -262,6 +262,21 @@ async fn a_user_resets_with_an_emailed_code() {
         1
     );
     assert!(count_events(&app, events::RESET_FLOW_PROGRESS, Outcome::Success).await >= 3);
+    // Every record of the flow carries its id as the correlation id (the pages' support code).
+    let all = app.store.audit_page(0, 1000).await.unwrap();
+    let of_flow: Vec<&str> = all
+        .iter()
+        .filter(|r| r.event.correlation_id.as_deref() == flow["flow_id"].as_str())
+        .map(|r| r.event.event_type.as_str())
+        .collect();
+    assert!(
+        of_flow.contains(&events::RESET_PASSWORD_SELF),
+        "{of_flow:?}"
+    );
+    assert!(
+        of_flow.len() >= 4,
+        "started, sent, verified, reset: {of_flow:?}"
+    );
     let _ = user;
 }
 

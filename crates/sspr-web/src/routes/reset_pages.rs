@@ -45,6 +45,23 @@ fn page(
     name: &str,
     vars: Value,
 ) -> Response {
+    // The support code of a flow's pages is the flow's correlation id (SPEC §5.4): the id
+    // every audit record of this reset carries, whichever request the user is looking at.
+    let flow_ctx;
+    let ctx = match vars
+        .get_attr("flow_id")
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+    {
+        Some(flow) if !flow.is_empty() => {
+            flow_ctx = RequestContext {
+                support_code: flow,
+                ..ctx.clone()
+            };
+            &flow_ctx
+        }
+        _ => ctx,
+    };
     let mut res = render(state, ctx, status, name, vars);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
