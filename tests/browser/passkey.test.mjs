@@ -1,7 +1,8 @@
 // Passkeys (SPEC §6) in a real browser: Chromium's DevTools virtual authenticator stands in
 // for a platform authenticator (user verification on, touch simulated). Ada signs in, adds a
 // passkey on "my security info", and the server verified and stored the credential the
-// authenticator created for this origin (relying party ID `localhost`).
+// authenticator created for this origin (relying party ID `localhost`); then the passkey
+// proves her in a reset.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { baseUrl, bodyText, launch, openPage } from './lib.mjs';
@@ -67,6 +68,31 @@ test('a passkey is registered with a virtual authenticator', TEST_TIMEOUT, async
     assert.equal(await page.locator('tr[data-method-type="passkey"]').count(), 1);
     const again = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     assert.equal(again.credentials.length, 1);
+
+    // The passkey proves Ada in a reset: /reset, the passkey method, the authenticator signs
+    // the challenge, and the flow moves on to the new password (not set here: other tests
+    // sign in as Ada).
+    await page.goto('/reset');
+    await page.locator('#username').fill(USER);
+    await page.waitForFunction(() => document.querySelector('input[name="altcha"]')?.value);
+    await Promise.all([
+      page.waitForURL(/\/reset\/[0-9a-f-]+$/),
+      page.locator('#reset-start button[type="submit"]').click(),
+    ]);
+    // One passkey entry, named generically: a device name would tell whoever types Ada's
+    // user ID something about her.
+    const item = page.locator('li[data-method-type="passkey"]');
+    assert.equal(await item.count(), 1);
+    assert.doesNotMatch(await item.innerText(), /Test laptop/);
+    await Promise.all([page.waitForURL(/\/methods\/m\d+(\/send)?$/), item.locator('button').click()]);
+    await page.locator('#passkey-verify').waitFor({ state: 'visible' });
+    await Promise.all([
+      page.waitForURL(/\/reset\/[0-9a-f-]+\/password$/),
+      page.locator('#passkey-verify button[type="submit"]').click(),
+    ]);
+    assert.ok(await page.locator('input[name="new"], input[type="password"]').first().isVisible());
+    const used = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.ok(used.credentials[0].signCount > credentials[0].signCount, 'the authenticator signed');
     assertNoProblems();
   } finally {
     await context.close();
