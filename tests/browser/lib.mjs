@@ -6,6 +6,7 @@
 // sets it. Use http://localhost:PORT, not 127.0.0.1: WebAuthn rejects IP
 // addresses as relying-party IDs.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -114,4 +115,64 @@ export async function openPage(browser) {
 /** Visible text of the page body. */
 export async function bodyText(page) {
   return page.locator('body').innerText();
+}
+
+/** The development outbox (newest first): [{id, channel, to, subject, body, created_at}]. */
+export async function outbox() {
+  const r = await fetch(`${baseUrl()}/dev/outbox`);
+  assert.equal(r.status, 200, 'GET /dev/outbox');
+  return r.json();
+}
+
+/**
+ * Wait for a message to `to` that was not in the outbox when `before` (a list of ids) was
+ * taken and whose body matches `pattern`; returns it.
+ */
+export async function newMessageTo(to, before, pattern = /./, timeoutMs = 10_000) {
+  const known = new Set(before);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = (await outbox()).find((x) => x.to === to && !known.has(x.id) && pattern.test(x.body));
+    if (m) return m;
+    if (Date.now() > deadline) {
+      assert.fail(`no new message to ${to} matching ${pattern}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The ids of the messages in the outbox now (for newMessageTo). */
+export async function outboxIds() {
+  return (await outbox()).map((m) => m.id);
+}
+
+function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of s.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at the server's time (its
+ * development clock may have been moved forward), `steps` time steps from now.
+ */
+export async function serverTotp(secret, steps = 0) {
+  const { now } = await (await fetch(`${baseUrl()}/dev/clock`)).json();
+  const step = Math.floor(Date.parse(now) / 1000 / 30) + steps;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, '0');
 }

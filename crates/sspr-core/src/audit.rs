@@ -28,6 +28,10 @@ pub mod events {
     pub const REVIEWED_SECURITY_INFO: &str = "User reviewed security info";
     pub const REGISTERED_ALL_REQUIRED: &str = "User registered all required security info";
     pub const SKIPPED_REGISTRATION: &str = "User skipped security info registration";
+    pub const RESET_FLOW_PROGRESS: &str = "Self-service password reset flow activity progress";
+    pub const RESET_PASSWORD_SELF: &str = "Reset password (self-service)";
+    pub const RESET_BLOCKED: &str = "Blocked from self-service password reset";
+    pub const UNLOCK_SELF: &str = "Unlock user account (self-service)";
     /// A sync of users and groups from the on-premises directory (sspr's own).
     pub const DIRECTORY_SYNC: &str = "Directory synchronization";
 }

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod domain;
+pub mod flow;
 pub mod methods;
 pub mod policy;
 pub mod ports;

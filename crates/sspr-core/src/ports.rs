@@ -373,6 +373,14 @@ pub trait Store: DirectorySyncStore + Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Raises the method's counter to `value` if it is below it, and stamps `last_used_at`;
     /// true for exactly one caller per value (an authenticator time step is used once).
+    /// Replaces a method's stored secret (a passkey's credential after its counter moved).
+    async fn update_method_secret(
+        &self,
+        user: UserId,
+        id: MethodId,
+        secret: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     async fn advance_method_counter(
         &self,
         id: MethodId,
@@ -432,6 +440,23 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         kind: &str,
         now: OffsetDateTime,
     ) -> Result<Option<(Option<UserId>, String)>, StoreError>;
+
+    // Reset flows ----------------------------------------------------------------------------
+    async fn create_flow(&self, flow: &crate::flow::Flow) -> Result<(), StoreError>;
+    async fn get_flow(
+        &self,
+        id: crate::flow::FlowId,
+    ) -> Result<Option<crate::flow::Flow>, StoreError>;
+    /// Compare-and-set: writes `flow` (and `audit`, in the same transaction) only if the
+    /// stored version still equals `flow.version`. Returns whether it did.
+    async fn update_flow(
+        &self,
+        flow: &crate::flow::Flow,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError>;
+    /// The one user whose username or email address is `login` (lower-case); `None` when
+    /// none or several match.
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<UserId>, StoreError>;
 
     // Outbox ---------------------------------------------------------------------------------
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<uuid::Uuid, StoreError>;
@@ -500,6 +525,26 @@ pub enum Notice {
     MethodRemoved {
         method: crate::MethodType,
     },
+    /// To the user: their password was reset (`at` already formatted).
+    PasswordReset {
+        username: String,
+        at: String,
+    },
+    /// To the other administrators: `admin`'s password was reset.
+    AdminPasswordReset {
+        admin: String,
+        at: String,
+    },
+    /// To the user: their account was unlocked.
+    Unlocked {
+        at: String,
+    },
+    /// To the helpdesk: a user asks for help.
+    ContactAdministrator {
+        username: String,
+        support_code: String,
+        message: String,
+    },
 }
 
 impl std::fmt::Debug for Notice {
@@ -515,6 +560,10 @@ impl std::fmt::Debug for Notice {
                 .finish(),
             Notice::MethodAdded { method } => write!(f, "MethodAdded({method})"),
             Notice::MethodRemoved { method } => write!(f, "MethodRemoved({method})"),
+            Notice::PasswordReset { .. } => f.write_str("PasswordReset"),
+            Notice::AdminPasswordReset { .. } => f.write_str("AdminPasswordReset"),
+            Notice::Unlocked { .. } => f.write_str("Unlocked"),
+            Notice::ContactAdministrator { .. } => f.write_str("ContactAdministrator"),
         }
     }
 }

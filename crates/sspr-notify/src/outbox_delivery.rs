@@ -38,6 +38,24 @@ fn message(notice: &Notice) -> Message {
         Notice::MethodRemoved { method } => Message::MethodRemoved {
             method: method.as_str().to_owned(),
         },
+        Notice::PasswordReset { username, at } => Message::PasswordReset {
+            at: at.clone(),
+            username: username.clone(),
+        },
+        Notice::AdminPasswordReset { admin, at } => Message::AdminPasswordReset {
+            admin: admin.clone(),
+            at: at.clone(),
+        },
+        Notice::Unlocked { at } => Message::Unlocked { at: at.clone() },
+        Notice::ContactAdministrator {
+            username,
+            support_code,
+            message,
+        } => Message::ContactAdministrator {
+            username: username.clone(),
+            support_code: support_code.clone(),
+            message: message.clone(),
+        },
     }
 }
 

@@ -17,56 +17,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sspr_core::audit::{AuditEvent, Outcome};
 use sspr_core::ports::{Clock, PasswordHasher, Store, SystemClock};
 use sspr_core::{DisplayName, NewUser, Username};
-use sspr_directory::HashParams;
 use sspr_server::app::Application;
 use sspr_server::config::{Config, from_config};
 
+mod common;
+
+use common::{cores, peak_rss_mib, percentile, raw_rate};
+
 const PASSWORD: &str = "Correct-Horse-Battery-1";
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn raw_rate(duration: Duration) -> f64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..cores())
-        .map(|_| {
-            let stop = stop.clone();
-            let count = count.clone();
-            std::thread::spawn(move || {
-                let p = HashParams::default();
-                let params =
-                    Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).unwrap();
-                let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-                let mut blocks = vec![Block::default(); params.block_count()];
-                let mut out = [0u8; 32];
-                while !stop.load(Ordering::Relaxed) {
-                    argon
-                        .hash_password_into_with_memory(
-                            PASSWORD.as_bytes(),
-                            b"benchmark-salt!!",
-                            &mut out,
-                            &mut blocks,
-                        )
-                        .unwrap();
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let start = Instant::now();
-    std::thread::sleep(duration);
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().unwrap();
-    }
-    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
 
 struct Server {
     base: String,
@@ -127,24 +88,6 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> (u16, bool, Duration) 
     let retry = r.headers().contains_key("retry-after");
     let _ = r.bytes().await;
     (status, retry, start.elapsed())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 async fn saturation(duration: Duration, clients: usize) -> (f64, u64, Duration) {

@@ -144,8 +144,13 @@ impl Application {
             max_body_bytes: c.server.max_body_bytes,
             dev_outbox: c.delivery.mode == DeliveryMode::Development,
             organisation_name: c.organisation.name.clone(),
+            brand_logo_url: c.organisation.logo_url.clone(),
+            brand_colour: c.organisation.colour.clone(),
             session_hours: c.server.session_hours,
             phone_regions: c.limits.phone_regions.clone(),
+            flow_lifetime: time::Duration::minutes(c.reset.flow_minutes),
+            pow_max_number: c.reset.pow_max_number,
+            response_floor: Duration::from_millis(c.reset.response_floor_ms),
         };
         let limits = c.limits.to_limits();
         // The longest window is a day; keep counters for it plus the block, and a margin.
@@ -173,11 +178,22 @@ impl Application {
             custom_banned: Arc::default(),
             delivery: Arc::new(OutboxDelivery {
                 store: Arc::clone(&store),
-                brand: Brand::new(c.organisation.name.clone()),
+                brand: Brand {
+                    logo_url: c.organisation.logo_url.clone(),
+                    primary_colour: c
+                        .organisation
+                        .colour
+                        .clone()
+                        .unwrap_or_else(|| sspr_notify::messages::DEFAULT_COLOUR.into()),
+                    ..Brand::new(c.organisation.name.clone())
+                },
             }),
             code_key: key.derive("one-time-codes"),
+            decoy_key: key.derive("reset-decoys"),
+            pow_key: key.derive("proof-of-work").keyed_hash(b"altcha"),
             sealer: Arc::new(Sealer::new(&key)),
             limits: Arc::new(limits),
+            passkeys: relying_party(&c.server.public_base_url, &c.organisation.name),
             dev_clock: dev_clock.filter(|_| c.delivery.mode == DeliveryMode::Development),
             directory: directory.clone().map(|d| d as Arc<dyn DirectoryAccounts>),
             directory_sync: directory.clone().map(|d| {
@@ -464,4 +480,19 @@ pub async fn shutdown_signal() {
 
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+/// Passkeys need a host name in the public base URL; without one they are not offered, and
+/// the operator is told why once at start.
+fn relying_party(
+    public_base_url: &str,
+    organisation: &str,
+) -> Option<Arc<sspr_core::methods::passkey::RelyingParty>> {
+    match sspr_core::methods::passkey::RelyingParty::new(public_base_url, organisation) {
+        Ok(rp) => Some(Arc::new(rp)),
+        Err(reason) => {
+            tracing::warn!(%reason, "passkeys are not available");
+            None
+        }
+    }
 }

@@ -30,10 +30,36 @@ pub struct Config {
     pub keys: KeysConfig,
     pub lockout: LockoutConfig,
     pub limits: LimitsConfig,
+    pub reset: ResetConfig,
     pub breached: BreachedConfig,
     pub log: LogConfig,
     /// The on-premises directory (`[directory]`, docs/directories.md); kind = "none" by default.
     pub directory: sspr_directory::ldap::DirectorySettings,
+}
+
+/// The reset flow (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResetConfig {
+    /// How long a started reset stays usable (SPEC §4: 15 minutes).
+    pub flow_minutes: i64,
+    /// Proof-of-work difficulty: the largest number the browser may have to try (ALTCHA's
+    /// `maxnumber`). 50,000 takes a phone about a second; 0 switches the proof of work off
+    /// (for tests and load measurements only).
+    pub pow_max_number: u64,
+    /// Every start and send answer takes at least this long, so the time of an answer does
+    /// not tell an existing user from an unknown one (security.md R1–R3).
+    pub response_floor_ms: u64,
+}
+
+impl Default for ResetConfig {
+    fn default() -> Self {
+        Self {
+            flow_minutes: 15,
+            pow_max_number: 50_000,
+            response_floor_ms: 250,
+        }
+    }
 }
 
 /// The limits of SPEC §4 on codes, sends and checks. The defaults are Entra's.
@@ -290,6 +316,11 @@ impl Default for GatewayConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct OrganisationConfig {
     pub name: String,
+    /// A logo for the pages and HTML email: an `https://` URL (or `http://` for a local
+    /// test). Pages allow images from its origin.
+    pub logo_url: Option<String>,
+    /// The brand colour, `#RRGGBB`, for page accents and email buttons.
+    pub colour: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -338,6 +369,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             lockout: LockoutConfig::default(),
             limits: LimitsConfig::default(),
+            reset: ResetConfig::default(),
             breached: BreachedConfig::default(),
             log: LogConfig::default(),
             directory: sspr_directory::ldap::DirectorySettings::default(),
@@ -394,6 +426,8 @@ impl Default for OrganisationConfig {
     fn default() -> Self {
         Self {
             name: "sspr".into(),
+            logo_url: None,
+            colour: None,
         }
     }
 }
@@ -628,6 +662,47 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
             f,
             "organisation.name",
             "must have 1 to 100 characters",
+        ));
+    }
+    if let Some(logo) = &config.organisation.logo_url {
+        let ok = url::Url::parse(logo)
+            .map(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
+            .unwrap_or(false);
+        if !ok || logo.contains(['"', '\'', ' ', ';']) {
+            return Err(invalid(
+                f,
+                "organisation.logo_url",
+                "must be an https:// URL of an image",
+            ));
+        }
+    }
+    if let Some(colour) = &config.organisation.colour {
+        let ok = colour.len() == 7
+            && colour.starts_with('#')
+            && colour[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !ok {
+            return Err(invalid(
+                f,
+                "organisation.colour",
+                "must be a colour as #RRGGBB, for example #1f4e79",
+            ));
+        }
+    }
+    if !(5..=60).contains(&config.reset.flow_minutes) {
+        return Err(invalid(f, "reset.flow_minutes", "must be between 5 and 60"));
+    }
+    if config.reset.pow_max_number > 10_000_000 {
+        return Err(invalid(
+            f,
+            "reset.pow_max_number",
+            "must be at most 10000000 (0 switches the proof of work off)",
+        ));
+    }
+    if config.reset.response_floor_ms > 5_000 {
+        return Err(invalid(
+            f,
+            "reset.response_floor_ms",
+            "must be at most 5000",
         ));
     }
     if config.lockout.threshold == 0 || config.lockout.threshold > 1000 {

@@ -18,6 +18,7 @@ mod audit;
 mod codes;
 mod directory_sync;
 mod error;
+mod flows;
 mod groups;
 mod methods;
 mod outbox;
@@ -38,6 +39,7 @@ use sqlx::{Any, AnyPool, Transaction};
 use time::{Duration, OffsetDateTime};
 
 use sspr_core::audit::{AuditEvent, AuditRecord};
+use sspr_core::flow::{Flow, FlowId};
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{
     Member, NewCode, NewOutboxMessage, OutboxMessage, ProfileUpdate, Session, Store, StoreError,
@@ -523,6 +525,38 @@ impl Store for SqlStore {
 
     async fn throttle_clear_user(&self, user: UserId) -> Result<u64, StoreError> {
         self.throttle_clear_user_impl(user).await
+    }
+
+    // Reset flows ---------------------------------------------------------------------------
+
+    async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
+        self.create_flow_impl(flow).await
+    }
+
+    async fn get_flow(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {
+        self.get_flow_impl(id).await
+    }
+
+    async fn update_flow(
+        &self,
+        flow: &Flow,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        self.update_flow_impl(flow, audit).await
+    }
+
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<UserId>, StoreError> {
+        self.find_user_by_login_impl(login).await
+    }
+
+    async fn update_method_secret(
+        &self,
+        user: UserId,
+        id: MethodId,
+        secret: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.update_method_secret_impl(user, id, secret, at).await
     }
 
     async fn prune_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError> {

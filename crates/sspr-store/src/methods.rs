@@ -197,4 +197,24 @@ impl SqlStore {
         .map_err(error::db)?;
         Ok(done.rows_affected() == 1)
     }
+
+    pub(crate) async fn update_method_secret_impl(
+        &self,
+        user: UserId,
+        id: MethodId,
+        secret: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE methods SET secret = $1, last_used_at_ms = $2 WHERE id = $3 AND user_id = $4",
+        )
+        .bind(secret)
+        .bind(to_ms(at))
+        .bind(id.0.to_string())
+        .bind(user.0.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(done.rows_affected() == 1)
+    }
 }

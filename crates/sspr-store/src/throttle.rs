@@ -91,6 +91,7 @@ impl SqlStore {
             "DELETE FROM throttle_events WHERE at_ms < $1",
             "DELETE FROM one_time_codes WHERE expires_at_ms < $1",
             "DELETE FROM ceremonies WHERE expires_at_ms < $1",
+            "DELETE FROM reset_flows WHERE expires_at_ms < $1",
         ] {
             total += sqlx::query(sql)
                 .bind(before)

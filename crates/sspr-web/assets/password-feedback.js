@@ -8,7 +8,9 @@
   if (!input || !list) { return; }
   var timer = null;
   var latest = 0;
-  var labels = ["too guessable", "very weak", "weak", "good", "strong"];
+  // The page gives the words in its language.
+  var labels = (list.getAttribute("data-scores") || "too guessable|very weak|weak|good|strong").split("|");
+  var strengthLabel = list.getAttribute("data-strength") || "Strength:";
 
   function item(text, passed) {
     var li = document.createElement("li");
@@ -21,7 +23,7 @@
     list.replaceChildren();
     result.rules.forEach(function (r) { list.appendChild(item(r.message, r.passed)); });
     var s = result.strength;
-    var strength = item("Strength: " + labels[s.score] + (s.warning ? " — " + s.warning : ""), s.score >= 3);
+    var strength = item(strengthLabel + " " + labels[s.score] + (s.warning ? " — " + s.warning : ""), s.score >= 3);
     list.appendChild(strength);
   }
 

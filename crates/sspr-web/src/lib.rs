@@ -3,6 +3,7 @@
 //! headers, CSRF, body limits, metrics).
 
 pub mod error;
+pub mod i18n;
 pub mod middleware;
 pub mod routes;
 pub mod session;

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use sspr_core::crypto::{Sealer, ServerKey};
+use sspr_core::methods::passkey::RelyingParty;
 use sspr_core::policy::banned::BannedList;
 use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::policy::password::PasswordPolicy;
@@ -24,9 +25,19 @@ pub struct WebSettings {
     /// Serve `/dev/outbox` (development delivery mode only).
     pub dev_outbox: bool,
     pub organisation_name: String,
+    /// The organisation's logo on every page (`https://…` or a path on this server).
+    pub brand_logo_url: Option<String>,
+    /// The organisation's colour (`#RRGGBB`) for the pages' accents.
+    pub brand_colour: Option<String>,
     pub session_hours: i64,
     /// ISO regions phone numbers may belong to (SPEC §4 country allow-list); empty = any.
     pub phone_regions: Vec<String>,
+    /// How long a reset flow lives.
+    pub flow_lifetime: time::Duration,
+    /// Proof-of-work difficulty (ALTCHA `maxnumber`); 0 = no proof of work.
+    pub pow_max_number: u64,
+    /// The least time a reset start or send answer takes.
+    pub response_floor: std::time::Duration,
 }
 
 impl WebSettings {
@@ -37,14 +48,19 @@ impl WebSettings {
 
     /// `scheme://host[:port]` of the public base URL (for the CSRF origin check).
     pub fn public_origin(&self) -> String {
-        let url = self.public_base_url.trim_end_matches('/');
-        match url.find("://") {
-            Some(i) => match url[i + 3..].find('/') {
-                Some(j) => url[..i + 3 + j].to_owned(),
-                None => url.to_owned(),
-            },
+        origin_of(&self.public_base_url)
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => url[..i + 3 + j].to_owned(),
             None => url.to_owned(),
-        }
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -65,9 +81,16 @@ pub struct AppState {
     pub delivery: Arc<dyn Delivery>,
     /// Keys the hashes of one-time codes.
     pub code_key: ServerKey,
+    /// Derives the decoys of the reset start.
+    pub decoy_key: ServerKey,
+    /// Signs proof-of-work challenges (hex).
+    pub pow_key: String,
     /// Seals authenticator secrets.
     pub sealer: Arc<Sealer>,
     pub limits: Arc<Limits>,
+    /// This server as a WebAuthn relying party; `None` when the public base URL has no host
+    /// name (passkeys are then not offered).
+    pub passkeys: Option<Arc<RelyingParty>>,
     /// Development mode's movable clock (the same one as `clock`), for `/dev/clock`.
     pub dev_clock: Option<Arc<AdjustableClock>>,
     /// The on-premises directory (LDAP / AD), when one is connected: sign-in of
@@ -108,8 +131,13 @@ mod tests {
             max_body_bytes: 1,
             dev_outbox: false,
             organisation_name: "x".into(),
+            brand_logo_url: None,
+            brand_colour: None,
             session_hours: 8,
             phone_regions: vec![],
+            flow_lifetime: time::Duration::minutes(15),
+            pow_max_number: 0,
+            response_floor: std::time::Duration::ZERO,
         };
         assert_eq!(s.public_origin(), "https://sspr.example.org");
         assert!(s.https());

@@ -1,9 +1,16 @@
 //! Server-rendered pages (minijinja, autoescaped). The templates are compiled into the binary.
 
-use minijinja::Environment;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, Error, State};
+use sspr_core::Locale;
+
+use crate::i18n::Catalogue;
 
 pub struct Templates {
     env: Environment<'static>,
+    catalogue: Arc<Catalogue>,
 }
 
 const PAGES: &[(&str, &str)] = &[
@@ -21,16 +28,74 @@ const PAGES: &[(&str, &str)] = &[
         "questions.html",
         include_str!("../templates/questions.html"),
     ),
+    (
+        "reset_help.html",
+        include_str!("../templates/reset_help.html"),
+    ),
+    (
+        "reset_start.html",
+        include_str!("../templates/reset_start.html"),
+    ),
+    (
+        "reset_verify.html",
+        include_str!("../templates/reset_verify.html"),
+    ),
+    (
+        "reset_code.html",
+        include_str!("../templates/reset_code.html"),
+    ),
+    (
+        "reset_questions.html",
+        include_str!("../templates/reset_questions.html"),
+    ),
+    (
+        "reset_passkey.html",
+        include_str!("../templates/reset_passkey.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../templates/reset_password.html"),
+    ),
+    (
+        "reset_message.html",
+        include_str!("../templates/reset_message.html"),
+    ),
 ];
 
 impl Templates {
     pub fn new() -> Self {
+        let catalogue = Arc::new(Catalogue::new());
         let mut env = Environment::new();
         for (name, source) in PAGES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
-        Self { env }
+        // `t("key", name=value, …)`: the text in the page's language (`lang` in the context).
+        let texts = Arc::clone(&catalogue);
+        env.add_function(
+            "t",
+            move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
+                let locale = state
+                    .lookup("lang")
+                    .and_then(|v| v.as_str().and_then(Locale::parse))
+                    .unwrap_or_default();
+                let mut args: Vec<(String, String)> = Vec::new();
+                for name in kwargs.args() {
+                    let value: Value = kwargs.get(name)?;
+                    args.push((name.to_owned(), value.to_string()));
+                }
+                kwargs.assert_all_used()?;
+                let pairs: Vec<(&str, &str)> =
+                    args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                Ok(texts.format(locale, key, &pairs))
+            },
+        );
+        Self { env, catalogue }
+    }
+
+    /// The words of the pages, for texts made in Rust (notices, errors).
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
@@ -48,6 +113,56 @@ impl Default for Templates {
 mod tests {
     use super::*;
     use minijinja::context;
+
+    /// Every text a page or handler asks for exists: a missing one would show its key.
+    #[test]
+    fn every_text_used_is_in_the_catalogue() {
+        let sources = PAGES.iter().map(|(_, s)| *s).chain([
+            include_str!("routes/pages.rs"),
+            include_str!("routes/security_pages.rs"),
+            include_str!("routes/reset_pages.rs"),
+        ]);
+        let catalogue = Catalogue::new();
+        let mut used = 0;
+        for source in sources {
+            for marker in ["t(\"", "t('", "&ctx, \"", "ctx, \""] {
+                for part in source.split(marker).skip(1) {
+                    let key: String = part
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                        .collect();
+                    // Keys built at run time (`methods.{…}`, `error.{…}`) end in a dot here.
+                    if key.contains('.') && !key.ends_with('.') && !key.ends_with('_') {
+                        used += 1;
+                        // A plural (`plural(…, "me.status_registered", n)`) has `_one`/`_other`.
+                        let plural = format!("{key}_one");
+                        assert!(
+                            catalogue.has(Locale::En, &key) || catalogue.has(Locale::En, &plural),
+                            "no text {key:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            used > 80,
+            "only {used} texts found: is the scan still right?"
+        );
+    }
+
+    #[test]
+    fn pages_speak_the_language_of_the_request() {
+        let t = Templates::new();
+        let de = t
+            .render("signin.html", context! { org => "Example", lang => "de" })
+            .unwrap();
+        assert!(de.contains("<html lang=\"de\">"), "{de}");
+        assert!(de.contains("Anmelden"), "{de}");
+        let en = t
+            .render("signin.html", context! { org => "Example" })
+            .unwrap();
+        assert!(en.contains("Username or email"), "{en}");
+    }
 
     #[test]
     fn every_page_renders_and_escapes() {
@@ -69,6 +184,30 @@ mod tests {
             "questions.html",
         ] {
             t.render(page, context! { org => "Example" }).unwrap();
+        }
+        // The reset pages always have a flow (or none yet) and a method.
+        for page in [
+            "reset_start.html",
+            "reset_verify.html",
+            "reset_code.html",
+            "reset_questions.html",
+            "reset_passkey.html",
+            "reset_password.html",
+            "reset_message.html",
+        ] {
+            let html = t
+                .render(
+                    page,
+                    context! {
+                        org => "Example",
+                        flow_id => "f<1>",
+                        method => context! { id => "m1", type => "email", hint => "a•••@x.org" },
+                        helpdesk => context! { href => "https://help.example.org", external => true },
+                        help => true,
+                    },
+                )
+                .unwrap();
+            assert!(!html.contains("f<1>"), "{page} escapes: {html}");
         }
     }
 }

@@ -40,6 +40,16 @@ impl Locale {
         }
     }
 
+    /// The language's name in itself, for a language switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::De => "Deutsch",
+            Locale::Fr => "Français",
+            Locale::Es => "Español",
+        }
+    }
+
     /// Reads a language tag by its primary subtag, case-insensitively, with `-` or `_` before
     /// any region: `de`, `de-AT`, `DE_ch` are all German. Unsupported or malformed → `None`.
     pub fn parse(raw: &str) -> Option<Locale> {

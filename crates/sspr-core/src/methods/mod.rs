@@ -1,5 +1,5 @@
 //! The verification methods ("gates", SPEC §1) as pure domain code: one-time codes for email,
-//! SMS and voice, TOTP, security questions, the QR code for TOTP enrolment and the masked
+//! SMS and voice, TOTP, security questions, passkeys (WebAuthn), the QR code for TOTP enrolment and the masked
 //! hints that tell a user where a code went without revealing the address.
 //!
 //! Nothing here does I/O or reads the clock: time is passed in, so the rules can be tested
@@ -8,6 +8,7 @@
 
 pub mod code;
 pub mod mask;
+pub mod passkey;
 pub mod qr;
 pub mod questions;
 pub mod totp;

@@ -40,7 +40,7 @@ impl Default for PasswordPolicy {
 }
 
 /// One rule a password failed, in words a user understands. Never echoes the password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "rule")]
 pub enum PasswordProblem {
     TooShort {

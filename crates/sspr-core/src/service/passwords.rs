@@ -26,6 +26,9 @@ pub struct RuleCheck {
     pub rule: &'static str,
     pub passed: bool,
     pub message: String,
+    /// The problem found, when the rule failed (for callers that word it themselves).
+    #[serde(skip)]
+    pub problem: Option<PasswordProblem>,
 }
 
 /// The names of a user a password may not be built on: first and last name, display name
@@ -90,6 +93,7 @@ impl PasswordRules<'_> {
                 rule: name,
                 passed: found.is_none(),
                 message: found.map_or(ok_text, ToString::to_string),
+                problem: found.cloned(),
             };
         let mut rules = vec![
             rule(

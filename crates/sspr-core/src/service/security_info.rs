@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::audit::{AuditEvent, Outcome, events};
 use crate::crypto::{Sealer, ServerKey};
 use crate::methods::code::{EMAIL_CODE_LEN, OneTimeCode, PHONE_CODE_LEN, code_hash};
+use crate::methods::passkey::{self, PasskeyError, RelyingParty};
 use crate::methods::questions::{self, AnswerError};
 use crate::methods::{qr, totp};
 use crate::policy::eligibility::{Eligible, NotEligible, Registration};
@@ -40,6 +41,17 @@ pub struct Caller {
     pub user_agent: Option<String>,
     pub correlation_id: Option<String>,
     pub locale: Locale,
+}
+
+impl Caller {
+    /// The same caller, with a reset flow's id as the correlation id: every audit record of
+    /// one reset carries it, and the pages show it as the support code.
+    pub fn for_flow(&self, flow: crate::flow::FlowId) -> Caller {
+        Caller {
+            correlation_id: Some(flow.to_string()),
+            ..self.clone()
+        }
+    }
 }
 
 /// A method as the user sees it: never the address in full, never a secret.
@@ -118,6 +130,13 @@ pub enum SecurityInfoError {
     Store(#[from] StoreError),
 }
 
+fn expired_ceremony() -> SecurityInfoError {
+    SecurityInfoError::Field {
+        field: "ceremony",
+        message: "this passkey request has expired; start again".into(),
+    }
+}
+
 impl From<Blocked> for SecurityInfoError {
     fn from(b: Blocked) -> Self {
         SecurityInfoError::Blocked(b)
@@ -141,7 +160,21 @@ pub struct SecurityInfo<'a> {
     pub phone_regions: &'a [String],
     /// The issuer shown in authenticator apps (the organisation's name).
     pub issuer: &'a str,
+    /// Passkeys, when the public base URL has a host name.
+    pub passkeys: Option<&'a RelyingParty>,
 }
+
+/// The first half of adding a passkey: what the browser passes to `navigator.credentials.create`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PasskeyChallenge {
+    /// Names the ceremony in the second request.
+    pub ceremony: String,
+    #[serde(rename = "publicKey")]
+    pub public_key: serde_json::Value,
+}
+
+/// The longest name a user may give a passkey.
+pub const PASSKEY_NAME_MAX: usize = 64;
 
 /// Counter keys. Registration keeps its own counters (`reg:`), apart from the reset flow's,
 /// so a user who mistypes while registering is not locked out of resetting.
@@ -506,6 +539,159 @@ impl SecurityInfo<'_> {
         })
     }
 
+    fn relying_party(&self) -> Result<&RelyingParty> {
+        self.passkeys.ok_or(SecurityInfoError::Field {
+            field: "type",
+            message: "passkeys are not available on this server".into(),
+        })
+    }
+
+    fn ceremony_hash(&self, ceremony: &str) -> String {
+        self.code_key
+            .keyed_hash(format!("ceremony:{ceremony}").as_bytes())
+    }
+
+    /// Starts adding a passkey: a fresh challenge, its state kept in the store for
+    /// [`passkey::CEREMONY_SECONDS`]. The user's passkeys are excluded, so one authenticator
+    /// is not registered twice.
+    pub async fn start_passkey(&self, user: &User, caller: &Caller) -> Result<PasskeyChallenge> {
+        let rp = self.relying_party()?;
+        self.require_allowed(user, MethodType::Passkey).await?;
+        if let Some(ip) = &caller.client_ip {
+            self.throttle()
+                .attempt(&key_ip("check", ip), None, &self.limits.per_ip_checks)
+                .await??;
+        }
+        let existing = self.user_passkeys(user).await?;
+        let display = user.display_name.as_str();
+        let (options, state) = rp
+            .start_registration(user.id.0, user.username.as_str(), display, &existing)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let ceremony = hex::encode(rand::random::<[u8; 32]>());
+        let expires = self.clock.now() + time::Duration::seconds(passkey::CEREMONY_SECONDS);
+        self.store
+            .put_ceremony(
+                &self.ceremony_hash(&ceremony),
+                Some(user.id),
+                passkey::REGISTRATION,
+                &state,
+                expires,
+            )
+            .await?;
+        let public_key = options
+            .get("publicKey")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        Ok(PasskeyChallenge {
+            ceremony,
+            public_key,
+        })
+    }
+
+    /// Finishes adding a passkey with the browser's answer. The ceremony is used up whatever
+    /// the outcome; a rejected answer counts as a failed verification.
+    pub async fn finish_passkey(
+        &self,
+        user: &User,
+        ceremony: &str,
+        name: &str,
+        credential: &serde_json::Value,
+        caller: &Caller,
+    ) -> Result<MethodView> {
+        let rp = self.relying_party()?;
+        let name = name.trim();
+        let name = if name.is_empty() { "Passkey" } else { name };
+        if name.chars().count() > PASSKEY_NAME_MAX || name.chars().any(char::is_control) {
+            return Err(SecurityInfoError::Field {
+                field: "name",
+                message: format!("use at most {PASSKEY_NAME_MAX} characters"),
+            });
+        }
+        let throttle = self.throttle();
+        throttle
+            .check(&key_failures(user), &self.limits.failed_verifications)
+            .await??;
+        let now = self.clock.now();
+        let taken = if ceremony.len() == 64 {
+            self.store
+                .take_ceremony(&self.ceremony_hash(ceremony), passkey::REGISTRATION, now)
+                .await?
+        } else {
+            None
+        };
+        // Another user's ceremony is as unknown as one that never was.
+        let Some((Some(owner), state)) = taken else {
+            return Err(expired_ceremony());
+        };
+        if owner != user.id {
+            return Err(expired_ceremony());
+        }
+        let existing = self.user_passkeys(user).await?;
+        let verified = passkey::parse_registration(credential)
+            .and_then(|response| rp.finish_registration(&response, &state));
+        let new = match verified {
+            Ok(p) if !existing.iter().any(|e| e.cred_id() == p.cred_id()) => p,
+            Ok(_) | Err(PasskeyError::Rejected) => {
+                throttle
+                    .record(
+                        &key_failures(user),
+                        Some(user.id),
+                        &self.limits.failed_verifications,
+                    )
+                    .await?;
+                return Err(SecurityInfoError::Field {
+                    field: "credential",
+                    message: "the passkey could not be verified; try again".into(),
+                });
+            }
+            Err(e @ PasskeyError::Corrupt(_)) => {
+                return Err(StoreError::Corrupt(e.to_string()).into());
+            }
+        };
+        let method = RegisteredMethod {
+            id: MethodId::new(),
+            user_id: user.id,
+            kind: MethodType::Passkey,
+            label: name.to_owned(),
+            secret: Some(passkey::encode(&new).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            counter: 0,
+            verified_at: Some(now),
+            created_at: now,
+            last_used_at: None,
+        };
+        let audit = self
+            .audit(
+                caller,
+                user,
+                events::REGISTERED_SECURITY_INFO,
+                Outcome::Success,
+            )
+            .details(json!({ "method": MethodType::Passkey, "method_id": method.id }));
+        self.store.add_method(&method, Some(&audit)).await?;
+        self.after_change(
+            user,
+            Notice::MethodAdded {
+                method: MethodType::Passkey,
+            },
+            None,
+            caller,
+        )
+        .await?;
+        Ok(view(&method))
+    }
+
+    /// The user's registered passkeys as credentials.
+    async fn user_passkeys(&self, user: &User) -> Result<Vec<webauthn_rs::prelude::Passkey>> {
+        self.store
+            .list_methods(user.id)
+            .await?
+            .iter()
+            .filter(|m| m.kind == MethodType::Passkey && m.is_verified())
+            .filter_map(|m| m.secret.as_deref())
+            .map(|s| passkey::decode(s).map_err(|e| StoreError::Corrupt(e.to_string()).into()))
+            .collect()
+    }
+
     /// Checks the code that proves a pending method, and makes it count.
     pub async fn verify(
         &self,
@@ -553,7 +739,9 @@ impl SecurityInfo<'_> {
                 }
                 Err(_) => false,
             },
-            MethodType::AuthenticatorCode => self.check_totp(&method, code, now).await?,
+            MethodType::AuthenticatorCode => {
+                check_totp(self.store, self.sealer, &method, code, now).await?
+            }
             MethodType::SecurityQuestions | MethodType::Passkey => {
                 return Err(SecurityInfoError::Field {
                     field: "code",
@@ -599,34 +787,6 @@ impl SecurityInfo<'_> {
         )
         .await?;
         Ok(view(&method))
-    }
-
-    /// An authenticator code: right for this moment (±1 step) and of a step never used.
-    async fn check_totp(
-        &self,
-        method: &RegisteredMethod,
-        code: &str,
-        now: OffsetDateTime,
-    ) -> Result<bool> {
-        let Some(sealed) = &method.secret else {
-            return Ok(false);
-        };
-        let raw = self
-            .sealer
-            .open(sealed, method.id.to_string().as_bytes())
-            .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
-        let secret = totp::TotpSecret::from_bytes(raw.to_vec())
-            .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
-        let last = u64::try_from(method.counter).ok().filter(|c| *c > 0);
-        let Some(step) = totp::verify(&secret, code, now, last) else {
-            return Ok(false);
-        };
-        let step = i64::try_from(step).unwrap_or(i64::MAX);
-        // The conditional write makes a step single-use across parallel requests too.
-        Ok(self
-            .store
-            .advance_method_counter(method.id, step, now)
-            .await?)
     }
 
     /// Registers (or replaces) the security question answers. Answers are normalised and
@@ -850,4 +1010,29 @@ impl SecurityInfo<'_> {
             _ => Err(SecurityInfoError::SkipExpired),
         }
     }
+}
+
+/// An authenticator code: right for this moment (±1 step) and of a step never used. The
+/// conditional write of the step makes it single-use across parallel requests too.
+pub(crate) async fn check_totp(
+    store: &dyn Store,
+    sealer: &Sealer,
+    method: &RegisteredMethod,
+    code: &str,
+    now: OffsetDateTime,
+) -> std::result::Result<bool, StoreError> {
+    let Some(sealed) = &method.secret else {
+        return Ok(false);
+    };
+    let raw = sealer
+        .open(sealed, method.id.to_string().as_bytes())
+        .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
+    let secret = totp::TotpSecret::from_bytes(raw.to_vec())
+        .map_err(|e| StoreError::Corrupt(format!("authenticator secret: {e}")))?;
+    let last = u64::try_from(method.counter).ok().filter(|c| *c > 0);
+    let Some(step) = totp::verify(&secret, code, now, last) else {
+        return Ok(false);
+    };
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    store.advance_method_counter(method.id, step, now).await
 }

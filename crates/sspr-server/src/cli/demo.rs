@@ -7,11 +7,14 @@ use std::time::Instant;
 
 use clap::Args;
 use sspr_core::audit::{AuditEvent, Outcome, events};
+use sspr_core::crypto::Sealer;
+use sspr_core::methods::questions::normalise_answer;
+use sspr_core::methods::totp::TotpSecret;
 use sspr_core::ports::{AdjustableClock, Member, PasswordHasher, Store, StoreError};
 use sspr_core::service::policy_admin::update_policy;
 use sspr_core::{
-    AdminRole, DisplayName, EmailAddress, Enablement, GroupId, GroupName, MethodType, NewGroup,
-    NewUser, PhoneNumber, SsprPolicy, Username,
+    AdminRole, DisplayName, EmailAddress, Enablement, GroupId, GroupName, LockoutState, MethodId,
+    MethodType, NewGroup, NewUser, PhoneNumber, RegisteredMethod, SsprPolicy, UserId, Username,
 };
 
 use super::{Failure, fail};
@@ -53,6 +56,42 @@ pub const ACCOUNTS: &[(&str, &str, &str, &str)] = &[
         "Demo-Orbit-2026!",
         "in SSPR-Users with nothing registered: sign-in asks her to register",
     ),
+    (
+        "mary",
+        "Mary Jackson",
+        "Demo-Wind-2026!",
+        "email + authenticator app (the demo TOTP key below): reset",
+    ),
+    (
+        "dorothy",
+        "Dorothy Vaughan",
+        "Demo-Fortran-2026!",
+        "text message + security questions (answers: teddy, katherine, elm street): reset",
+    ),
+    (
+        "margaret",
+        "Margaret Hamilton",
+        "Demo-Apollo-2026!",
+        "password admin, email + authenticator app: a reset needs both",
+    ),
+    (
+        "hedy",
+        "Hedy Lamarr",
+        "Demo-Signal-2026!",
+        "locked out by smart lockout: reset offers \"unlock only\"",
+    ),
+];
+
+/// The demo's authenticator-app key (RFC 4648 base32 of these bytes, printed in the banner),
+/// registered for mary and margaret so that anyone can compute their codes. A demo
+/// convenience: a real key is random and shown once.
+pub const DEMO_TOTP_SEED: &[u8; 20] = b"sspr-demo-totp-seed!";
+
+/// Dorothy's security questions and answers (predefined question ids).
+pub const DEMO_ANSWERS: [(&str, &str); 3] = [
+    ("p01", "Teddy"),
+    ("p02", "Katherine"),
+    ("p03", "Elm Street"),
 ];
 
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -62,14 +101,19 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         ..Config::default()
     };
     config.server.listen = args.listen.clone();
-    config.server.public_base_url = format!("http://{}", args.listen);
+    config.server.public_base_url = public_base_url(&args.listen);
     config.organisation.name = "Contoso (demo)".into();
+    // A light proof of work: the widget solves it in a blink.
+    config.reset.pow_max_number = 5_000;
     let loaded = from_config(config).map_err(|e| fail(e.to_string()))?;
     crate::logging::init(loaded.config.log.format, "info");
 
     let store = crate::app::open_store(&loaded).await?;
     let pool = crate::app::hash_pool(&loaded)?;
-    let seeded = seed(&store, &pool).await?;
+    // The server's key seals the demo's authenticator secrets (the application loads the
+    // same key file).
+    let key = crate::keys::load_or_create(&loaded.key_file).map_err(|e| fail(e.to_string()))?;
+    let seeded = seed(&store, &pool, &Sealer::new(&key)).await?;
     let store: Arc<dyn Store> = Arc::new(store);
     let app = crate::app::Application::build_with(
         &loaded,
@@ -80,7 +124,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         Some(Arc::new(AdjustableClock::default())),
     )
     .await?;
-    let url = format!("http://{}/", app.local_addr());
+    let url = format!("{}/", public_base_url(&app.local_addr().to_string()));
 
     println!();
     println!(
@@ -92,8 +136,12 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     println!();
     println!("  Demo accounts (organisation \"Contoso (demo)\"):");
     for (user, name, password, note) in ACCOUNTS {
-        println!("    {user:<7} {password:<18} {name} — {note}");
+        println!("    {user:<9} {password:<19} {name} — {note}");
     }
+    println!(
+        "  Demo authenticator-app key (mary, margaret): {}",
+        demo_totp().base32()
+    );
     println!();
     println!(
         "  Messages sspr sends: {url}dev/outbox and {}",
@@ -106,9 +154,27 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The demo's address as a browser should use it. A loopback listener is named `localhost`:
+/// passkeys refuse an IP address as the relying party's ID, so `http://127.0.0.1:…` could
+/// never register one.
+fn public_base_url(listen: &str) -> String {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.ip().is_loopback() => format!("http://localhost:{}", addr.port()),
+        _ => format!("http://{listen}"),
+    }
+}
+
 /// Creates whatever part of the demo organisation is missing (so an interrupted first run
 /// heals on the next). Returns whether anything was created.
-async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Failure> {
+fn demo_totp() -> TotpSecret {
+    TotpSecret::from_bytes(DEMO_TOTP_SEED.to_vec()).expect("the demo seed has 20 bytes")
+}
+
+async fn seed(
+    store: &dyn Store,
+    hasher: &dyn PasswordHasher,
+    sealer: &Sealer,
+) -> Result<bool, Failure> {
     let actor = "demo";
     let audit = |event: &str, target: &str| {
         AuditEvent::new(event, Outcome::Success)
@@ -170,6 +236,38 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
             vec![AdminRole::GlobalAdmin],
         ),
         ("katherine", "Katherine", "Johnson", None, None, vec![]),
+        (
+            "mary",
+            "Mary",
+            "Jackson",
+            Some("mary@example.org"),
+            None,
+            vec![],
+        ),
+        (
+            "dorothy",
+            "Dorothy",
+            "Vaughan",
+            None,
+            Some("+44 7911 123459"),
+            vec![],
+        ),
+        (
+            "margaret",
+            "Margaret",
+            "Hamilton",
+            Some("margaret@example.org"),
+            None,
+            vec![AdminRole::PasswordAdmin],
+        ),
+        (
+            "hedy",
+            "Hedy",
+            "Lamarr",
+            Some("hedy@example.org"),
+            None,
+            vec![],
+        ),
     ];
     for ((username, first, last, email, mobile, roles), (_, display, password, _)) in
         people.into_iter().zip(ACCOUNTS)
@@ -197,27 +295,91 @@ async fn seed(store: &dyn Store, hasher: &dyn PasswordHasher) -> Result<bool, Fa
                         .set_registration_confirmed(id, Some(time::OffsetDateTime::now_utc()))
                         .await?;
                 }
+                seed_methods(store, hasher, sealer, username, id).await?;
                 id
             }
         };
         match username {
             "ada" => join(pilot, Member::User(id), "SSPR-Pilot").await?,
-            "katherine" => join(users, Member::User(id), "SSPR-Users").await?,
+            "katherine" | "mary" | "dorothy" | "hedy" => {
+                join(users, Member::User(id), "SSPR-Users").await?
+            }
             _ => {}
         }
     }
     let policy = SsprPolicy {
         enablement: Enablement::Selected,
         target_group: Some(users),
-        // Every method this version can register, so the demo shows each of them.
-        methods_enabled: MethodType::ALL
-            .into_iter()
-            .filter(|m| *m != MethodType::Passkey)
-            .collect(),
+        // Every method, so the demo shows each of them.
+        methods_enabled: MethodType::ALL.into_iter().collect(),
+        // A locked-out user may just unlock (hedy shows it).
+        allow_unlock: true,
         ..store.policy().await?
     };
     if !update_policy(store, &policy, actor).await?.is_empty() {
         created_any = true;
     }
     Ok(created_any)
+}
+
+/// The registered methods (and lockout) of a demo account, made when the account is.
+async fn seed_methods(
+    store: &dyn Store,
+    hasher: &dyn PasswordHasher,
+    sealer: &Sealer,
+    username: &str,
+    user: UserId,
+) -> Result<(), Failure> {
+    let now = time::OffsetDateTime::now_utc();
+    let method = |kind: MethodType, secret: String| {
+        let id = MethodId::new();
+        RegisteredMethod {
+            id,
+            user_id: user,
+            kind,
+            label: String::new(),
+            // A TOTP secret is sealed with its method id as associated data.
+            secret: Some(if kind == MethodType::AuthenticatorCode {
+                sealer.seal(secret.as_bytes(), id.to_string().as_bytes())
+            } else {
+                secret
+            }),
+            counter: 0,
+            verified_at: Some(now),
+            created_at: now,
+            last_used_at: None,
+        }
+    };
+    match username {
+        "mary" | "margaret" => {
+            let seed = String::from_utf8_lossy(DEMO_TOTP_SEED).into_owned();
+            store
+                .add_method(&method(MethodType::AuthenticatorCode, seed), None)
+                .await?;
+        }
+        "dorothy" => {
+            let mut stored = Vec::new();
+            for (q, a) in DEMO_ANSWERS {
+                let hash = hasher.hash(&normalise_answer(a)).await?;
+                stored.push(serde_json::json!({ "q": q, "h": hash.as_phc() }));
+            }
+            let answers = serde_json::Value::Array(stored).to_string();
+            store
+                .add_method(&method(MethodType::SecurityQuestions, answers), None)
+                .await?;
+        }
+        "hedy" => {
+            // Locked by smart lockout for years (the demo's clock can be moved forward).
+            let locked = LockoutState {
+                failed_count: 0,
+                lockout_count: 1,
+                locked_until: Some(now + time::Duration::days(3650)),
+            };
+            store
+                .update_lockout(user, &LockoutState::default(), &locked, None)
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -55,7 +55,12 @@ async fn demo_seeds_serves_and_reuses_its_data() {
     let (child, base, banner) = start(&data);
     let text = banner.join("\n");
     assert!(text.contains("new data"), "{text}");
-    assert!(text.contains(&format!("{base}/")), "prints the URL: {text}");
+    // Printed as localhost: the address a browser can register passkeys at.
+    let port = base.rsplit(':').next().unwrap();
+    assert!(
+        text.contains(&format!("http://localhost:{port}/")),
+        "prints the URL: {text}"
+    );
     for account in ["ada", "grace", "admin", "Demo-Reset-2026!"] {
         assert!(text.contains(account), "prints {account}: {text}");
     }

@@ -17,7 +17,7 @@ pub struct TestApp {
     pub clock: Arc<FrozenClock>,
     pub hasher: HashPool,
     pub loaded: Loaded,
-    pub _dir: tempfile::TempDir,
+    pub _dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -35,6 +35,10 @@ pub struct Options {
     pub hashing: HashParams,
     pub workers: usize,
     pub queue: usize,
+    /// Any other change to the configuration.
+    pub tweak: Option<fn(&mut Config)>,
+    /// A database other than SQLite in the data directory.
+    pub database_url: Option<String>,
     /// An on-premises directory to connect (the directory tests).
     pub directory: Option<sspr_directory::ldap::DirectorySettings>,
 }
@@ -47,6 +51,8 @@ impl Default for Options {
             hashing: HashParams::TEST_ONLY,
             workers: 2,
             queue: 64,
+            tweak: None,
+            database_url: None,
             directory: None,
         }
     }
@@ -71,8 +77,18 @@ pub fn config_in(dir: &std::path::Path, opts: &Options) -> Config {
     c.hashing.queue = opts.queue;
     c.organisation.name = "Example Org".into();
     c.breached.reload_seconds = 1;
+    // No proof of work and no response floor unless a test asks for them: they are tested
+    // on their own, and would only slow the other tests down.
+    c.reset.pow_max_number = 0;
+    c.reset.response_floor_ms = 0;
+    if let Some(url) = &opts.database_url {
+        c.database.url = url.clone();
+    }
     if let Some(d) = &opts.directory {
         c.directory = d.clone();
+    }
+    if let Some(tweak) = opts.tweak {
+        tweak(&mut c);
     }
     c
 }
@@ -83,7 +99,15 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(opts: Options) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let loaded = from_config(config_in(dir.path(), &opts)).expect("valid test config");
+    let mut app = spawn_app_in(dir.path(), opts).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// A server on the data in `dir` (which the caller keeps): a second one on the same
+/// directory sees what the first one stored, as after a restart.
+pub async fn spawn_app_in(dir: &std::path::Path, opts: Options) -> TestApp {
+    let loaded = from_config(config_in(dir, &opts)).expect("valid test config");
     let store = Arc::new(sspr_server::app::open_store(&loaded).await.expect("store"));
     let hasher = HashPool::start(opts.hashing, opts.workers, opts.queue).expect("hash pool");
     let clock = Arc::new(FrozenClock::at(datetime!(2026-11-25 08:00 UTC)));
@@ -107,7 +131,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         clock,
         hasher,
         loaded,
-        _dir: dir,
+        _dir: None,
         stop: Some(stop),
     }
 }

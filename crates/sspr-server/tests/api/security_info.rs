@@ -10,10 +10,10 @@ use time::Duration;
 
 use crate::helpers::{TestApp, client, spawn_app};
 
-const PASSWORD: &str = "Walrus-Lantern-Quiver-82";
+pub(crate) const PASSWORD: &str = "Walrus-Lantern-Quiver-82";
 
 /// SSPR on for everyone, with every method, one required.
-async fn enable_all(app: &TestApp) {
+pub(crate) async fn enable_all(app: &TestApp) {
     let policy = SsprPolicy {
         enablement: Enablement::All,
         methods_enabled: MethodType::ALL.into_iter().collect(),
@@ -26,7 +26,7 @@ async fn enable_all(app: &TestApp) {
 }
 
 /// A user with no contact data on the profile, signed in on a fresh client.
-async fn bare_user(app: &TestApp, name: &str) -> (User, reqwest::Client) {
+pub(crate) async fn bare_user(app: &TestApp, name: &str) -> (User, reqwest::Client) {
     let mut u = NewUser::cloud(
         Username::parse(name).unwrap(),
         DisplayName::parse(&format!("User {name}")).unwrap(),
@@ -52,7 +52,7 @@ async fn bare_user(app: &TestApp, name: &str) -> (User, reqwest::Client) {
     (user, c)
 }
 
-async fn post(c: &reqwest::Client, url: String, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(c: &reqwest::Client, url: String, body: Value) -> (StatusCode, Value) {
     let r = c.post(url).json(&body).send().await.unwrap();
     let status = r.status();
     let text = r.text().await.unwrap();
@@ -227,7 +227,7 @@ async fn authenticator_enrolment_needs_a_valid_code() {
     assert_eq!(body["verified"], true);
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut n = 0;

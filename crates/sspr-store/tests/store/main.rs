@@ -55,6 +55,7 @@ mod instances;
 mod migrations;
 mod outbox;
 mod policy;
+mod reset_flows;
 mod security_info;
 mod sessions;
 mod users;

@@ -12,6 +12,7 @@ use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
 
 pub use client_ip::ClientIp;
+use sspr_core::Locale;
 
 /// Who is asking and how to refer to this request in a support call.
 #[derive(Debug, Clone)]
@@ -20,6 +21,10 @@ pub struct RequestContext {
     pub support_code: String,
     pub client_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// The language of the pages and messages for this request.
+    pub locale: Locale,
+    /// Set when the request chose a language with `?lng=` (the page then remembers it).
+    pub chosen_locale: Option<Locale>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
@@ -38,10 +43,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect());
+        let query = parts.uri.query();
         Ok(Self {
             support_code,
             client_ip,
             user_agent,
+            locale: crate::i18n::request_locale(query, &parts.headers),
+            chosen_locale: crate::i18n::query_locale(query),
         })
     }
 }

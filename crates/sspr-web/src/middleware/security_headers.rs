@@ -1,5 +1,6 @@
 //! Security headers on every response. The pages load nothing but their own stylesheet and
-//! scripts, so the CSP can be strict: no inline script or style, no framing, no foreign hosts.
+//! scripts, so the CSP can be strict: no inline script or style, no framing, no foreign hosts
+//! (but the organisation's logo, when it is configured on another host).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -15,10 +16,19 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let is_static = req.uri().path().starts_with("/static/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    // The organisation's logo may live on its own web server: allow images from there.
+    let csp = match &state.settings.brand_logo_url {
+        Some(logo) => HeaderValue::from_str(&CSP.replace(
+            "img-src 'self' data:",
+            &format!("img-src 'self' data: {}", crate::state::origin_of(logo)),
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(CSP)),
+        None => HeaderValue::from_static(CSP),
+    };
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     let mut set = |name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    set(header::CONTENT_SECURITY_POLICY, CSP);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "no-referrer");
     set(header::X_FRAME_OPTIONS, "DENY");

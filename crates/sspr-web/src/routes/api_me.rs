@@ -1,7 +1,8 @@
 //! "My security info" in the JSON API (SPEC §9.1): `GET|POST /api/v1/me/methods`,
 //! `POST /api/v1/me/methods/{id}/verify`, `POST /api/v1/me/methods/{id}/resend`,
 //! `DELETE /api/v1/me/methods/{id}`, `GET|PUT /api/v1/me/security-questions`,
-//! `GET /api/v1/me/registration`, `POST /api/v1/me/registration/confirm|skip`.
+//! `GET /api/v1/me/registration`, `POST /api/v1/me/registration/confirm|skip`,
+//! `POST /api/v1/me/passkeys/options`, `POST /api/v1/me/passkeys`.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -31,6 +32,7 @@ pub fn security_info(state: &AppState) -> SecurityInfo<'_> {
         limits: &state.limits,
         phone_regions: &state.settings.phone_regions,
         issuer: &state.settings.organisation_name,
+        passkeys: state.passkeys.as_deref(),
     }
 }
 
@@ -200,7 +202,8 @@ pub async fn add(
         }),
         MethodType::Passkey => Err(SecurityInfoError::Field {
             field: "type",
-            message: "passkeys cannot be registered in this version yet".into(),
+            message: "register a passkey with POST /api/v1/me/passkeys/options, then POST /api/v1/me/passkeys"
+                .into(),
         }),
     }
     .map_err(|e| api_error(e, &state).support(&sc))?;
@@ -277,6 +280,52 @@ pub async fn remove(
         .await
         .map_err(|e| api_error(e, &state).support(&sc))?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// First half of adding a passkey: the options for `navigator.credentials.create`.
+pub async fn passkey_options(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Result<Response, ApiError> {
+    let sc = ctx.support_code.clone();
+    let user = signed_in(user).map_err(|e| e.support(&sc))?;
+    let caller = caller(&ctx, locale(&headers, None));
+    let challenge = security_info(&state)
+        .start_passkey(&user, &caller)
+        .await
+        .map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok(Json(challenge).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRequest {
+    ceremony: String,
+    #[serde(default)]
+    name: String,
+    /// The `PublicKeyCredential` the browser returned, in its JSON form (`toJSON()`).
+    credential: serde_json::Value,
+}
+
+/// Second half: the browser's answer; the passkey is registered when it verifies.
+pub async fn passkey_finish(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    body: Result<Json<PasskeyRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let sc = ctx.support_code.clone();
+    let user = signed_in(user).map_err(|e| e.support(&sc))?;
+    let Json(body) = body.map_err(|r| bad_json(r, &sc))?;
+    let caller = caller(&ctx, locale(&headers, None));
+    let method = security_info(&state)
+        .finish_passkey(&user, &body.ceremony, &body.name, &body.credential, &caller)
+        .await
+        .map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok((StatusCode::CREATED, Json(method)).into_response())
 }
 
 /// The questions a user may choose from, in their language, and how many to answer.

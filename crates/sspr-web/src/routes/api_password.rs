@@ -32,13 +32,13 @@ fn bad_json(r: JsonRejection, ctx: &RequestContext) -> ApiError {
 
 /// The password rules in force for one request: the stored policy and the indexed custom list
 /// (cached across requests), borrowed as [`PasswordRules`].
-struct RulesInForce {
-    policy: PasswordPolicy,
+pub(crate) struct RulesInForce {
+    pub(crate) policy: PasswordPolicy,
     custom: std::sync::Arc<BannedList>,
 }
 
 impl RulesInForce {
-    async fn load(state: &AppState, ctx: &RequestContext) -> Result<Self, ApiError> {
+    pub(crate) async fn load(state: &AppState, ctx: &RequestContext) -> Result<Self, ApiError> {
         let policy = state
             .store
             .password_policy()
@@ -48,7 +48,7 @@ impl RulesInForce {
         Ok(Self { policy, custom })
     }
 
-    fn rules<'a>(&'a self, state: &'a AppState) -> PasswordRules<'a> {
+    pub(crate) fn rules<'a>(&'a self, state: &'a AppState) -> PasswordRules<'a> {
         PasswordRules {
             policy: &self.policy,
             global: BannedList::global(),
@@ -96,10 +96,26 @@ pub async fn check(
         )
         .support(&ctx.support_code));
     }
-    let rules = RulesInForce::load(&state, &ctx)
-        .await?
+    let in_force = RulesInForce::load(&state, &ctx).await?;
+    let mut rules = in_force
         .rules(&state)
         .explain(&body.password, user.as_ref());
+    // The live feedback speaks the page's language (the request's cookie or Accept-Language).
+    let english = ctx.locale == sspr_core::Locale::En;
+    if !english {
+        let min = in_force.policy.min_length.to_string();
+        let max = sspr_core::policy::password::PasswordPolicy::MAX_LENGTH.to_string();
+        for r in &mut rules {
+            r.message = match &r.problem {
+                Some(p) => crate::routes::pages::password_problem(&state, &ctx, p),
+                None => state.templates.catalogue().format(
+                    ctx.locale,
+                    &format!("password.ok_{}", r.rule),
+                    &[("min", &min), ("max", &max)],
+                ),
+            };
+        }
+    }
     let mut inputs: Vec<&str> = vec![state.settings.organisation_name.as_str()];
     if let Some(u) = &user {
         inputs.push(u.username.as_str());
@@ -114,8 +130,13 @@ pub async fn check(
         rules,
         strength: Strength {
             score: u8::from(estimate.score()),
-            warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+            // zxcvbn's advice exists in English only: other languages get the score alone.
+            warning: feedback
+                .and_then(|f| f.warning())
+                .filter(|_| english)
+                .map(|w| w.to_string()),
             suggestions: feedback
+                .filter(|_| english)
                 .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
                 .unwrap_or_default(),
         },

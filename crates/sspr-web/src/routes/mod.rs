@@ -3,12 +3,15 @@
 mod api_admin_directory;
 mod api_admin_policy;
 pub(crate) mod api_me;
-mod api_password;
+pub(crate) mod api_password;
+pub(crate) mod api_reset;
 mod api_session;
 mod assets;
 mod dev;
 mod health;
 pub(crate) mod pages;
+pub(crate) mod pow;
+mod reset_pages;
 mod security_pages;
 
 use axum::Router;
@@ -67,6 +70,29 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/me/security-questions",
             get(security_pages::questions_form).post(security_pages::questions_submit),
         )
+        .route(
+            "/reset",
+            get(reset_pages::start_form).post(reset_pages::start),
+        )
+        .route("/reset/{flow}", get(reset_pages::verify_page))
+        .route(
+            "/reset/{flow}/methods/{method}",
+            get(reset_pages::method_page),
+        )
+        .route(
+            "/reset/{flow}/methods/{method}/send",
+            post(reset_pages::send),
+        )
+        .route(
+            "/reset/{flow}/methods/{method}/verify",
+            post(reset_pages::verify),
+        )
+        .route(
+            "/reset/{flow}/password",
+            get(reset_pages::password_page).post(reset_pages::set_password),
+        )
+        .route("/reset/{flow}/unlock", post(reset_pages::unlock))
+        .route("/reset/{flow}/contact", post(reset_pages::contact))
         .route("/register", get(security_pages::register))
         .route("/register/confirm", post(security_pages::register_confirm))
         .route("/register/skip", post(security_pages::register_skip))
@@ -96,6 +122,21 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/api/v1/me/security-questions",
             get(api_me::questions_catalogue).put(api_me::put_questions),
         )
+        .route("/api/v1/reset/challenge", get(api_reset::challenge))
+        .route("/api/v1/reset", post(api_reset::start))
+        .route("/api/v1/reset/{flow}", get(api_reset::show))
+        .route(
+            "/api/v1/reset/{flow}/methods/{method}/send",
+            post(api_reset::send),
+        )
+        .route(
+            "/api/v1/reset/{flow}/methods/{method}/verify",
+            post(api_reset::verify),
+        )
+        .route("/api/v1/reset/{flow}/password", post(api_reset::password))
+        .route("/api/v1/reset/{flow}/unlock", post(api_reset::unlock))
+        .route("/api/v1/me/passkeys/options", post(api_me::passkey_options))
+        .route("/api/v1/me/passkeys", post(api_me::passkey_finish))
         .route("/api/v1/me/registration", get(api_me::registration))
         .route("/api/v1/me/registration/confirm", post(api_me::confirm))
         .route("/api/v1/me/registration/skip", post(api_me::skip))
@@ -106,6 +147,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/static/brand.css", get(assets::brand_css))
         .route("/static/{file}", get(assets::serve));
     if state.settings.dev_outbox {
         app = app.route("/dev/outbox", get(dev::outbox));

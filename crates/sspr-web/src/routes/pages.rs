@@ -8,8 +8,10 @@ use axum_extra::extract::CookieJar;
 use minijinja::{Value, context};
 use serde::Deserialize;
 use sspr_core::policy::eligibility::{NotEligible, Registration};
-use sspr_core::service::eligibility::{evaluate, prepopulated_methods};
+use sspr_core::policy::password::PasswordProblem;
+use sspr_core::service::eligibility::evaluate;
 use sspr_core::service::signin::SignInOutcome;
+use sspr_core::{Locale, MethodType};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -24,12 +26,69 @@ pub(crate) fn render(
     name: &str,
     vars: Value,
 ) -> Response {
-    let base = context! { org => state.settings.organisation_name.clone(), support_code => ctx.support_code.clone() };
+    let languages: Vec<Value> = Locale::ALL
+        .iter()
+        .map(|l| context! { code => l.as_str(), name => l.native_name() })
+        .collect();
+    let base = context! {
+        org => state.settings.organisation_name.clone(),
+        brand_logo => state.settings.brand_logo_url.clone(),
+        brand_colour => state.settings.brand_colour.clone(),
+        support_code => ctx.support_code.clone(),
+        lang => ctx.locale.as_str(),
+        languages => languages,
+    };
     match state.templates.render(name, context! { ..vars, ..base }) {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => {
+            let mut res = (status, Html(html)).into_response();
+            // `?lng=` chose a language: remember it for the next pages.
+            if let Some(chosen) = ctx.chosen_locale {
+                let cookie = format!(
+                    "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
+                    crate::i18n::LANG_COOKIE,
+                    chosen.as_str(),
+                    if state.settings.https() {
+                        "; Secure"
+                    } else {
+                        ""
+                    }
+                );
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
         Err(e) => ApiError::internal(&e)
             .support(&ctx.support_code)
             .into_response(),
+    }
+}
+
+/// A text of the pages in the request's language.
+pub(crate) fn tr(state: &AppState, ctx: &RequestContext, key: &str) -> String {
+    state.templates.catalogue().text(ctx.locale, key).to_owned()
+}
+
+/// A text with its `{placeholders}` filled in.
+pub(crate) fn trf(
+    state: &AppState,
+    ctx: &RequestContext,
+    key: &str,
+    args: &[(&str, &str)],
+) -> String {
+    state.templates.catalogue().format(ctx.locale, key, args)
+}
+
+/// The message of an API error as a page shows it: the catalogue's text for its code in the
+/// request's language when there is one, else the error's own message.
+pub(crate) fn error_message(state: &AppState, ctx: &RequestContext, e: &ApiError) -> String {
+    let key = format!("error.{}", e.code);
+    let catalogue = state.templates.catalogue();
+    if catalogue.has(Locale::En, &key) {
+        catalogue.text(ctx.locale, &key).to_owned()
+    } else {
+        e.message.clone()
     }
 }
 
@@ -37,16 +96,17 @@ pub(crate) fn render(
 pub(crate) fn error_page(state: &AppState, ctx: &RequestContext, e: ApiError) -> Response {
     let retry = e.retry_after;
     let title = if e.status.is_server_error() {
-        "Please try again"
+        tr(state, ctx, "error.title_server")
     } else {
-        "Something is not right"
+        tr(state, ctx, "error.title_client")
     };
+    let message = error_message(state, ctx, &e);
     let mut res = render(
         state,
         ctx,
         e.status,
         "error.html",
-        context! { title => title, message => e.message },
+        context! { title => title, message => message },
     );
     if let Some(secs) = retry {
         res.headers_mut()
@@ -98,7 +158,7 @@ pub async fn signin_submit(
             &ctx,
             StatusCode::UNAUTHORIZED,
             "signin.html",
-            context! { error => "Incorrect username or password.", username => username },
+            context! { error => tr(&state, &ctx, "signin.bad_credentials"), username => username },
         ),
         SignInOutcome::Locked { .. } => render(
             &state,
@@ -106,7 +166,7 @@ pub async fn signin_submit(
             StatusCode::LOCKED,
             "signin.html",
             context! {
-                error => "Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your administrator.",
+                error => tr(&state, &ctx, "signin.locked"),
                 username => username,
             },
         ),
@@ -158,7 +218,7 @@ pub async fn change_password(
         Err(e) => return error_page(&state, &ctx, e),
     };
     if form.new != form.confirm {
-        let errors = ["The new password and its confirmation differ.".to_owned()];
+        let errors = [tr(&state, &ctx, "me.mismatch")];
         return render_me(
             &state,
             &ctx,
@@ -184,24 +244,26 @@ pub async fn change_password(
                 &ctx,
                 &user,
                 StatusCode::OK,
-                Some("Your password was changed. Other devices were signed out."),
+                Some(&tr(&state, &ctx, "me.changed")),
                 &[],
             )
             .await;
             (jar.add(cookie), page).into_response()
         }
         Err(e) if e.status.is_client_error() => {
-            let mut errors = vec![e.message.clone()];
+            let first = match e.code {
+                "invalid_credentials" => tr(&state, &ctx, "password.wrong_current"),
+                "locked" => tr(&state, &ctx, "signin.locked"),
+                _ => error_message(&state, &ctx, &e),
+            };
+            let mut errors = vec![first];
             if let Some(reasons) = e.extra.as_ref().and_then(|x| x["reasons"].as_array()) {
                 errors = reasons
                     .iter()
-                    .filter_map(|r| r["message"].as_str())
-                    .map(|m| {
-                        let mut c = m.chars();
-                        c.next()
-                            .map(|f| f.to_uppercase().chain(c).collect::<String>() + ".")
-                            .unwrap_or_default()
+                    .filter_map(|r| {
+                        serde_json::from_value::<PasswordProblem>(r["rule"].clone()).ok()
                     })
+                    .map(|p| password_problem(&state, &ctx, &p))
                     .collect();
             }
             render_me(&state, &ctx, &user, e.status, None, &errors).await
@@ -221,46 +283,23 @@ async fn render_me(
     let now = state.clock.now();
     let status = match evaluate(state.store.as_ref(), user, now).await {
         Ok(Ok(e)) => match e.registration {
-            Registration::Registered => format!(
-                "Enabled. You are registered: a reset needs {} verification method{}.",
-                e.required,
-                if e.required == 1 { "" } else { "s" }
-            ),
-            Registration::ReconfirmDue => {
-                "Enabled. Please review and confirm your security info.".to_owned()
-            }
-            Registration::Required => format!(
-                "Enabled, but you need to register {} verification method{} before you can use it.",
-                e.required,
-                if e.required == 1 { "" } else { "s" }
-            ),
+            Registration::Registered => plural(state, ctx, "me.status_registered", e.required),
+            Registration::ReconfirmDue => tr(state, ctx, "me.status_reconfirm"),
+            Registration::Required => plural(state, ctx, "me.status_required", e.required),
         },
-        Ok(Err(NotEligible::AdminSsprOff)) => {
-            "Not available for administrator accounts here.".to_owned()
-        }
-        Ok(Err(_)) => "Not enabled for your account. Contact your administrator.".to_owned(),
+        Ok(Err(NotEligible::AdminSsprOff)) => tr(state, ctx, "me.status_admin_off"),
+        Ok(Err(_)) => tr(state, ctx, "me.status_not_enabled"),
         Err(e) => return error_page(state, ctx, ApiError::from(e).support(&ctx.support_code)),
     };
-    let mut methods: Vec<String> = Vec::new();
-    for m in prepopulated_methods(user) {
-        let hint = match m {
-            sspr_core::MethodType::Email => user
-                .email
-                .as_ref()
-                .or(user.alternate_email.as_ref())
-                .map(|e| e.masked()),
-            sspr_core::MethodType::MobileSms | sspr_core::MethodType::MobileVoice => {
-                user.mobile_phone.as_ref().map(|p| p.masked())
-            }
-            sspr_core::MethodType::OfficeVoice => user.office_phone.as_ref().map(|p| p.masked()),
-            _ => None,
-        };
-        methods.push(format!(
-            "{}: {}",
-            m.as_str().replace('_', " "),
-            hint.unwrap_or_default()
-        ));
-    }
+    // Every method on file: what the user registered and what the organisation put on the
+    // profile, as the security-info page lists them.
+    let methods = match crate::routes::api_me::security_info(state).list(user).await {
+        Ok(m) => m,
+        Err(e) => {
+            let err = crate::routes::api_me::api_error(e, state);
+            return error_page(state, ctx, err.support(&ctx.support_code));
+        }
+    };
     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
     render(
         state,
@@ -272,10 +311,72 @@ async fn render_me(
             username => user.username.as_str(),
             roles => roles,
             sspr_status => status,
-            methods => methods,
+            methods => minijinja::value::Serde(&methods),
+            labels => method_labels(state, ctx),
             can_change_password => user.source == sspr_core::UserSource::Cloud && user.password_hash.is_some(),
             notice => notice,
             errors => errors.to_vec(),
         },
     )
+}
+
+/// "… 1 method" or "… {count} methods": the catalogue has `_one` and `_other` forms.
+pub(crate) fn plural(state: &AppState, ctx: &RequestContext, key: &str, count: u8) -> String {
+    if count == 1 {
+        tr(state, ctx, &format!("{key}_one"))
+    } else {
+        trf(
+            state,
+            ctx,
+            &format!("{key}_other"),
+            &[("count", &count.to_string())],
+        )
+    }
+}
+
+/// The names of the methods in the request's language, by their API names.
+pub(crate) fn method_labels(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> std::collections::BTreeMap<&'static str, String> {
+    MethodType::ALL
+        .into_iter()
+        .map(|m| {
+            (
+                m.as_str(),
+                tr(state, ctx, &format!("methods.{}", m.as_str())),
+            )
+        })
+        .collect()
+}
+
+/// Why a password was refused, in the request's language.
+pub(crate) fn password_problem(
+    state: &AppState,
+    ctx: &RequestContext,
+    p: &PasswordProblem,
+) -> String {
+    match p {
+        PasswordProblem::TooShort { min } => trf(
+            state,
+            ctx,
+            "password.too_short",
+            &[("min", &min.to_string())],
+        ),
+        PasswordProblem::TooLong { max } => trf(
+            state,
+            ctx,
+            "password.too_long",
+            &[("max", &max.to_string())],
+        ),
+        PasswordProblem::DisallowedCharacter => tr(state, ctx, "password.disallowed_character"),
+        PasswordProblem::TooFewClasses => tr(state, ctx, "password.too_few_classes"),
+        PasswordProblem::Reused => tr(state, ctx, "password.reused"),
+        PasswordProblem::SameAsCurrent => tr(state, ctx, "password.same_as_current"),
+        PasswordProblem::EasilyGuessed => tr(state, ctx, "password.easily_guessed"),
+        PasswordProblem::BlockedByAdministrator => {
+            tr(state, ctx, "password.blocked_by_administrator")
+        }
+        PasswordProblem::Breached => tr(state, ctx, "password.breached"),
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -14,35 +14,13 @@ use sspr_core::service::security_info::{
     Interrupt, SecurityInfoError, TotpEnrolment, allowed_methods,
 };
 use sspr_core::{Locale, MethodId, MethodType, User};
-use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
-use crate::routes::api_me::{api_error, caller, locale, security_info};
-use crate::routes::pages::{error_page, render};
+use crate::routes::api_me::{api_error, caller, security_info};
+use crate::routes::pages::{error_message, error_page, method_labels, render, tr, trf};
 use crate::session::CurrentUser;
-
-/// The name of each method type as shown in the pages.
-fn labels() -> BTreeMap<&'static str, &'static str> {
-    MethodType::ALL
-        .into_iter()
-        .map(|m| {
-            (
-                m.as_str(),
-                match m {
-                    MethodType::Email => "Email",
-                    MethodType::MobileSms => "Mobile phone (text message)",
-                    MethodType::MobileVoice => "Mobile phone (call)",
-                    MethodType::OfficeVoice => "Office phone (call)",
-                    MethodType::AuthenticatorCode => "Authenticator app",
-                    MethodType::SecurityQuestions => "Security questions",
-                    MethodType::Passkey => "Passkey",
-                },
-            )
-        })
-        .collect()
-}
 
 /// The signed-in user, or a redirect to sign in.
 fn user_or_redirect(
@@ -58,22 +36,37 @@ fn user_or_redirect(
 }
 
 /// A use-case error as messages on the page it came from, or an error page.
-fn messages(e: SecurityInfoError, state: &AppState) -> Result<(StatusCode, Vec<String>), ApiError> {
+fn messages(
+    e: SecurityInfoError,
+    state: &AppState,
+    ctx: &RequestContext,
+) -> Result<(StatusCode, Vec<String>), ApiError> {
     let err = api_error(e, state);
     if err.status.is_server_error() || err.status == StatusCode::UNAUTHORIZED {
         return Err(err);
     }
     let mut list = Vec::new();
     if let Some(errors) = err.extra.as_ref().and_then(|x| x["errors"].as_array()) {
-        list.extend(
-            errors
-                .iter()
-                .filter_map(|e| e["message"].as_str())
-                .map(sentence),
-        );
+        for e in errors {
+            // English pages show the precise reason; translations a short text per field
+            // (the reasons come from the domain, in English).
+            if ctx.locale == Locale::En {
+                list.extend(e["message"].as_str().map(sentence));
+            } else {
+                let field = if e.get("index").is_some() {
+                    "answers"
+                } else {
+                    e["field"].as_str().unwrap_or("")
+                };
+                let text = tr(state, ctx, &format!("field.{field}"));
+                if !list.contains(&text) {
+                    list.push(text);
+                }
+            }
+        }
     }
     if list.is_empty() {
-        list.push(err.message.clone());
+        list.push(error_message(state, ctx, &err));
     }
     Ok((err.status, list))
 }
@@ -114,6 +107,8 @@ async fn render_info(
     };
     let allowed: Vec<&str> = allowed_methods(&policy, user)
         .into_iter()
+        // Passkeys need a relying party (a host name in the public base URL).
+        .filter(|m| *m != MethodType::Passkey || state.passkeys.is_some())
         .map(|m| m.as_str())
         .collect();
     let phone_kinds: Vec<&str> = allowed
@@ -134,7 +129,7 @@ async fn render_info(
         "security_info.html",
         context! {
             methods => minijinja::value::Serde(&methods),
-            labels => labels(),
+            labels => method_labels(state, ctx),
             allowed => allowed,
             phone_kinds => phone_kinds,
             has_questions => has_questions,
@@ -149,6 +144,8 @@ async fn render_info(
 #[derive(Deserialize, Default)]
 pub struct InfoQuery {
     from: Option<String>,
+    /// Set by passkey.js after it added a passkey (the page itself did not post).
+    added: Option<String>,
 }
 
 fn back_to(from: Option<&str>) -> &'static str {
@@ -175,7 +172,8 @@ pub async fn info(
         &user,
         PageState {
             status: StatusCode::OK,
-            notice: None,
+            notice: (q.added.as_deref() == Some("passkey"))
+                .then(|| tr(&state, &ctx, "info.passkey_added")),
             errors: vec![],
             enrol: None,
             back: back_to(q.from.as_deref()),
@@ -193,7 +191,7 @@ async fn after(
 ) -> Response {
     let (status, notice, errors) = match result {
         Ok(n) => (StatusCode::OK, Some(n), vec![]),
-        Err(e) => match messages(e, state) {
+        Err(e) => match messages(e, state, ctx) {
             Ok((s, list)) => (s, None, list),
             Err(err) => return error_page(state, ctx, err.support(&ctx.support_code)),
         },
@@ -221,7 +219,6 @@ pub struct EmailForm {
 pub async fn add_email(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
     Form(form): Form<EmailForm>,
 ) -> Response {
@@ -229,16 +226,11 @@ pub async fn add_email(
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     let result = security_info(&state)
         .add_email(&user, &form.address, &caller)
         .await
-        .map(|a| {
-            format!(
-                "We sent a code to {}. Enter it below to finish adding this address.",
-                a.method.hint
-            )
-        });
+        .map(|a| trf(&state, &ctx, "info.sent_email", &[("hint", &a.method.hint)]));
     after(&state, &ctx, &user, result).await
 }
 
@@ -252,7 +244,6 @@ pub struct PhoneForm {
 pub async fn add_phone(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
     Form(form): Form<PhoneForm>,
 ) -> Response {
@@ -260,17 +251,12 @@ pub async fn add_phone(
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     let result = match MethodType::parse(&form.kind) {
         Ok(kind) => security_info(&state)
             .add_phone(&user, kind, &form.number, &caller)
             .await
-            .map(|a| {
-                format!(
-                    "We sent a code to {}. Enter it below to finish adding this number.",
-                    a.method.hint
-                )
-            }),
+            .map(|a| trf(&state, &ctx, "info.sent_phone", &[("hint", &a.method.hint)])),
         Err(e) => Err(SecurityInfoError::Field {
             field: "type",
             message: e.to_string(),
@@ -282,14 +268,13 @@ pub async fn add_phone(
 pub async fn add_authenticator(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     match security_info(&state)
         .add_authenticator(&user, &caller)
         .await
@@ -325,7 +310,6 @@ pub struct CodeForm {
 pub async fn verify(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     Path(id): Path<String>,
     user: Result<CurrentUser, ApiError>,
     Form(form): Form<CodeForm>,
@@ -334,12 +318,12 @@ pub async fn verify(
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     let result = match MethodId::parse(&id) {
         Some(id) => security_info(&state)
             .verify(&user, id, &form.code, &caller)
             .await
-            .map(|m| format!("Verified: {} is now one of your methods.", m.hint)),
+            .map(|m| trf(&state, &ctx, "info.verified_notice", &[("hint", &m.hint)])),
         None => Err(SecurityInfoError::NotFound),
     };
     after(&state, &ctx, &user, result).await
@@ -348,7 +332,6 @@ pub async fn verify(
 pub async fn resend(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     Path(id): Path<String>,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
@@ -356,12 +339,12 @@ pub async fn resend(
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     let result = match MethodId::parse(&id) {
         Some(id) => security_info(&state)
             .resend(&user, id, &caller)
             .await
-            .map(|()| "We sent a new code.".to_owned()),
+            .map(|()| tr(&state, &ctx, "info.resent")),
         None => Err(SecurityInfoError::NotFound),
     };
     after(&state, &ctx, &user, result).await
@@ -370,7 +353,6 @@ pub async fn resend(
 pub async fn remove(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     Path(id): Path<String>,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
@@ -378,12 +360,12 @@ pub async fn remove(
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     let result = match MethodId::parse(&id) {
         Some(id) => security_info(&state)
             .remove(&user, id, &caller)
             .await
-            .map(|()| "The method was removed.".to_owned()),
+            .map(|()| tr(&state, &ctx, "info.removed")),
         None => Err(SecurityInfoError::NotFound),
     };
     after(&state, &ctx, &user, result).await
@@ -420,28 +402,18 @@ async fn render_questions(
 pub async fn questions_form(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     if let Err(r) = user_or_redirect(&state, &ctx, user) {
         return *r;
     }
-    render_questions(
-        &state,
-        &ctx,
-        locale(&headers, None),
-        StatusCode::OK,
-        vec![],
-        vec![],
-    )
-    .await
+    render_questions(&state, &ctx, ctx.locale, StatusCode::OK, vec![], vec![]).await
 }
 
 /// The form posts `q0`, `a0`, `q1`, `a1`, …
 pub async fn questions_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
@@ -449,7 +421,7 @@ pub async fn questions_submit(
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let lang = locale(&headers, None);
+    let lang = ctx.locale;
     let mut answers = Vec::new();
     for i in 0..5 {
         if let (Some(q), Some(a)) = (form.get(&format!("q{i}")), form.get(&format!("a{i}"))) {
@@ -466,11 +438,11 @@ pub async fn questions_submit(
                 &state,
                 &ctx,
                 &user,
-                Ok("Your security questions are saved.".to_owned()),
+                Ok(tr(&state, &ctx, "info.questions_saved")),
             )
             .await
         }
-        Err(e) => match messages(e, &state) {
+        Err(e) => match messages(e, &state, &ctx) {
             Ok((status, list)) => render_questions(&state, &ctx, lang, status, chosen, list).await,
             Err(err) => error_page(&state, &ctx, err.support(&ctx.support_code)),
         },
@@ -518,7 +490,8 @@ async fn render_register(
         Ok(e) => (usize::from(e.required), e.usable.len()),
         Err(_) => (0, 0),
     };
-    let skip_until = skip_until.and_then(|t| t.format(&Rfc3339).ok());
+    // A date, not a moment: the window ends at the start of that day or later.
+    let skip_until = skip_until.map(|t| t.date().to_string());
     render(
         state,
         ctx,
@@ -529,7 +502,7 @@ async fn render_register(
             required => required,
             registered => registered,
             methods => minijinja::value::Serde(&methods),
-            labels => labels(),
+            labels => method_labels(state, ctx),
             skip_until => skip_until,
             errors => errors,
         },
@@ -539,17 +512,16 @@ async fn render_register(
 pub async fn register_confirm(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     match security_info(&state).confirm(&user, &caller).await {
         Ok(()) => Redirect::to("/me").into_response(),
-        Err(e) => match messages(e, &state) {
+        Err(e) => match messages(e, &state, &ctx) {
             Ok((status, list)) => render_register(&state, &ctx, &user, status, list).await,
             Err(err) => error_page(&state, &ctx, err.support(&ctx.support_code)),
         },
@@ -559,17 +531,16 @@ pub async fn register_confirm(
 pub async fn register_skip(
     State(state): State<AppState>,
     ctx: RequestContext,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     let user = match user_or_redirect(&state, &ctx, user) {
         Ok(u) => u,
         Err(r) => return *r,
     };
-    let caller = caller(&ctx, locale(&headers, None));
+    let caller = caller(&ctx, ctx.locale);
     match security_info(&state).skip(&user, &caller).await {
         Ok(()) => Redirect::to("/me").into_response(),
-        Err(e) => match messages(e, &state) {
+        Err(e) => match messages(e, &state, &ctx) {
             Ok((status, list)) => render_register(&state, &ctx, &user, status, list).await,
             Err(err) => error_page(&state, &ctx, err.support(&ctx.support_code)),
         },

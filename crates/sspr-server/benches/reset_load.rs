@@ -1,0 +1,272 @@
+//! Complete reset flows under load (start → send → verify → new password), against the raw
+//! argon2id rate measured in the same run.
+//!
+//! Run: `cargo bench -p sspr-server --bench reset_load` (add `-- --quick` for a short run).
+//!
+//! A flow costs two argon2id operations, both in the password step: the check of the new
+//! password against the current one (password history 1, the default) and the hash of the new
+//! one. Codes are keyed hashes (HMAC), not argon2id. So the ceiling is raw rate / 2 flows per
+//! second. The server is the real one (SQLite, router, middleware, hashing pool, outbox worker)
+//! with its default response floor (250 ms on start and send, against user enumeration), which
+//! costs time but no CPU: enough concurrent clients keep the hashing threads busy anyway. Each
+//! flow resets a different user (so the history check is always exactly one verify). The proof
+//! of work is off: its server side is one SHA-256 and one HMAC per start.
+//!
+//! This is a measurement, not a test: it prints figures and asserts nothing about time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sspr_core::audit::{AuditEvent, Outcome};
+use sspr_core::ports::{Clock, PasswordHasher, Store, SystemClock};
+use sspr_core::{DisplayName, EmailAddress, Enablement, MethodType, NewUser, SsprPolicy, Username};
+use sspr_server::app::Application;
+use sspr_server::config::{Config, from_config};
+use sspr_store::SqlStore;
+
+mod common;
+
+use common::{cores, peak_rss_mib, percentile, raw_rate};
+
+const OLD_PASSWORD: &str = "Correct-Horse-Battery-1";
+const STEPS: [&str; 4] = ["start", "send", "verify", "password"];
+/// Flows' argon2id operations (see the module comment).
+const HASHES_PER_FLOW: f64 = 2.0;
+
+struct Server {
+    base: String,
+    store: Arc<SqlStore>,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start_server(users: usize) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    config.server.listen = "127.0.0.1:0".into();
+    config.hashing.queue = 64;
+    config.log.level = "error".into();
+    config.reset.pow_max_number = 0;
+    // Every request comes from 127.0.0.1: lift the per-IP budgets, keep the per-user ones.
+    config.limits.sends_per_ip_per_hour = 1_000_000;
+    config.limits.checks_per_ip_per_hour = 1_000_000;
+    let loaded = from_config(config).unwrap();
+    let store = Arc::new(sspr_server::app::open_store(&loaded).await.unwrap());
+    let pool = sspr_server::app::hash_pool(&loaded).unwrap();
+    let ev = || AuditEvent::new("Add user", Outcome::Success);
+    let policy = SsprPolicy {
+        enablement: Enablement::All,
+        methods_enabled: MethodType::ALL.into_iter().collect(),
+        ..SsprPolicy::default()
+    };
+    store.put_policy(&policy, &ev()).await.unwrap();
+    // One hash for every user: seeding is not what is measured.
+    let hash = pool.hash(OLD_PASSWORD).await.unwrap();
+    let batch: Vec<NewUser> = (0..users)
+        .map(|i| {
+            let mut u = NewUser::cloud(
+                Username::parse(&format!("user{i}")).unwrap(),
+                DisplayName::parse(&format!("User {i}")).unwrap(),
+            );
+            u.email = Some(EmailAddress::parse(&format!("user{i}@example.org")).unwrap());
+            u.password_hash = Some(hash.clone());
+            u
+        })
+        .collect();
+    store.create_users(&batch, &ev()).await.unwrap();
+    let app = Application::build(
+        &loaded,
+        Arc::clone(&store) as Arc<dyn Store>,
+        pool,
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Server {
+        base,
+        store,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let r = client.post(url).json(&body).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The code just sent to `to` (read from the outbox table, as a user reads their mail).
+async fn code_for(store: &SqlStore, to: &str) -> Option<String> {
+    for _ in 0..50 {
+        let recent = store.recent_outbox(500).await.unwrap();
+        if let Some(m) = recent.iter().find(|m| m.recipient == to) {
+            return m
+                .body
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 8)
+                .map(str::to_owned);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
+}
+
+/// One complete flow; the time of each step, or `None` if a step was refused (busy).
+async fn one_flow(server: &Server, user: usize) -> Option<[Duration; 4]> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let base = &server.base;
+    let mut took = [Duration::ZERO; 4];
+    let t = Instant::now();
+    let (s, flow) = post(
+        &client,
+        format!("{base}/api/v1/reset"),
+        json!({"username": format!("user{user}")}),
+    )
+    .await;
+    took[0] = t.elapsed();
+    if s != 200 {
+        return None;
+    }
+    let id = flow["flow_id"].as_str()?.to_owned();
+    let m = flow["methods"][0]["id"].as_str()?.to_owned();
+    let t = Instant::now();
+    let (s, _) = post(
+        &client,
+        format!("{base}/api/v1/reset/{id}/methods/{m}/send"),
+        json!({}),
+    )
+    .await;
+    took[1] = t.elapsed();
+    if s != 202 {
+        return None;
+    }
+    let code = code_for(&server.store, &format!("user{user}@example.org")).await?;
+    let t = Instant::now();
+    let (s, _) = post(
+        &client,
+        format!("{base}/api/v1/reset/{id}/methods/{m}/verify"),
+        json!({"code": code}),
+    )
+    .await;
+    took[2] = t.elapsed();
+    if s != 200 {
+        return None;
+    }
+    let t = Instant::now();
+    let (s, _) = post(
+        &client,
+        format!("{base}/api/v1/reset/{id}/password"),
+        json!({"new_password": format!("Quartz-Harbour-{user}-Violet")}),
+    )
+    .await;
+    took[3] = t.elapsed();
+    (s == 200).then_some(took)
+}
+
+struct Run {
+    flows_per_s: f64,
+    failed: usize,
+    steps: Vec<Vec<Duration>>,
+}
+
+async fn flows(duration: Duration, clients: usize) -> Run {
+    // More users than the run can reset: every flow is a first reset of its user.
+    let server = Arc::new(start_server(20_000).await);
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let steps = Arc::new(std::sync::Mutex::new(vec![Vec::new(); 4]));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (server, next, failed, stop, steps) = (
+                server.clone(),
+                next.clone(),
+                failed.clone(),
+                stop.clone(),
+                steps.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let user = next.fetch_add(1, Ordering::Relaxed);
+                    match one_flow(&server, user).await {
+                        Some(took) => {
+                            let mut s = steps.lock().unwrap();
+                            for (i, t) in took.iter().enumerate() {
+                                s[i].push(*t);
+                            }
+                        }
+                        None => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut steps = steps.lock().unwrap().clone();
+    for s in &mut steps {
+        s.sort();
+    }
+    Run {
+        flows_per_s: steps[3].len() as f64 / elapsed,
+        failed: failed.load(Ordering::Relaxed),
+        steps,
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let secs = if quick { 5 } else { 20 };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "reset flow load benchmark: {} cores, argon2id m=19456 KiB t=2 p=1, {secs} s per phase",
+        cores()
+    );
+    let raw = raw_rate(Duration::from_secs(secs));
+    let ceiling = raw / HASHES_PER_FLOW;
+    println!(
+        "raw argon2id loop ({} threads): {raw:.1} hashes/s → ceiling {ceiling:.1} flows/s at {HASHES_PER_FLOW} hashes per flow",
+        cores()
+    );
+    let clients = 48;
+    let run = runtime.block_on(flows(Duration::from_secs(secs), clients));
+    println!(
+        "{clients} clients: {:.1} complete flows/s = {:.1}% of the ceiling; {} flows refused a step",
+        run.flows_per_s,
+        100.0 * run.flows_per_s / ceiling,
+        run.failed
+    );
+    for (name, s) in STEPS.iter().zip(&run.steps) {
+        println!(
+            "  {name:<8} p50 {:>7.1} ms   p99 {:>7.1} ms   ({} samples)",
+            percentile(s, 0.5).as_secs_f64() * 1e3,
+            percentile(s, 0.99).as_secs_f64() * 1e3,
+            s.len()
+        );
+    }
+    println!("peak RSS of the whole process: {:.1} MiB", peak_rss_mib());
+}

@@ -1,0 +1,99 @@
+//! Reset flows (SPEC §5). A flow is one row; every change is a compare-and-set on its version,
+//! so of two parallel requests that read the same flow only one can write it — the basis of
+//! "32 parallel password submissions → exactly one write".
+
+use sspr_core::UserId;
+use sspr_core::audit::AuditEvent;
+use sspr_core::flow::{Flow, FlowId};
+use sspr_core::ports::StoreError;
+
+use crate::time_ms::to_ms;
+use crate::{SqlStore, commit, error, rows};
+
+impl SqlStore {
+    pub(crate) async fn create_flow_impl(&self, flow: &Flow) -> Result<(), StoreError> {
+        let state = serde_json::to_string(flow).map_err(|e| error::corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO reset_flows (id, cookie_hash, user_id, stage, state, version, \
+             created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(flow.id.to_string())
+        .bind(flow.cookie_hash.as_str())
+        .bind(flow.subject.map(|u| u.0.to_string()))
+        .bind(flow.stage.as_str())
+        .bind(state)
+        .bind(flow.version)
+        .bind(to_ms(flow.created_at))
+        .bind(to_ms(flow.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(())
+    }
+
+    pub(crate) async fn get_flow_impl(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {
+        let row = sqlx::query("SELECT state, version FROM reset_flows WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::db)?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = rows::get(&row, "state")?;
+        let mut flow: Flow = serde_json::from_str(&state)
+            .map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
+        flow.version = rows::get(&row, "version")?;
+        Ok(Some(flow))
+    }
+
+    /// Writes `flow` only if the stored version is still `flow.version`; the stored version
+    /// becomes `flow.version + 1`. The audit record goes in the same transaction.
+    pub(crate) async fn update_flow_impl(
+        &self,
+        flow: &Flow,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        let mut next = flow.clone();
+        next.version = flow.version + 1;
+        let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
+             WHERE id = $4 AND version = $5",
+        )
+        .bind(next.stage.as_str())
+        .bind(state)
+        .bind(next.version)
+        .bind(flow.id.to_string())
+        .bind(flow.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(audit) = audit {
+            crate::audit::append(&mut tx, audit).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    /// The user whose username or email address is `login` (already lower-cased). More than
+    /// one match (a username equal to another user's email) finds nobody: a reset must be
+    /// about exactly one person.
+    pub(crate) async fn find_user_by_login_impl(
+        &self,
+        login: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let found =
+            sqlx::query("SELECT id FROM users WHERE username = $1 OR lower(email) = $1 LIMIT 2")
+                .bind(login)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(error::db)?;
+        match found.as_slice() {
+            [one] => Ok(Some(UserId(rows::uuid(one, "id")?))),
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Reset flows: stored whole, changed only by compare-and-set (of parallel writers reading
+//! the same version exactly one wins), and found by username or email.
+
+use std::sync::Arc;
+
+use sspr_core::audit::events;
+use sspr_core::flow::{Flow, FlowId, Offered, Stage, Target};
+use sspr_core::ports::Store;
+use sspr_core::{EmailAddress, MethodType, UserId};
+use sspr_store::SqlStore;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::harness::{Db, audit_len, event, new_user};
+
+conformance!(
+    story_flows_change_by_compare_and_set,
+    story_users_are_found_by_username_or_email,
+);
+
+const NOW: OffsetDateTime = datetime!(2026-11-26 08:00 UTC);
+
+fn flow(subject: Option<UserId>) -> Flow {
+    Flow {
+        id: FlowId::new(),
+        cookie_hash: "cookie-hash".into(),
+        subject,
+        limit_key: "k".into(),
+        required: 1,
+        offered: vec![Offered {
+            id: "m1".into(),
+            kind: MethodType::Email,
+            hint: "a•••@e•••.org".into(),
+            target: Target::ProfileEmail,
+        }],
+        verified: vec![],
+        questions: vec![],
+        stage: Stage::Verifying,
+        can_unlock: false,
+        created_at: NOW,
+        expires_at: NOW + time::Duration::minutes(15),
+        version: 0,
+    }
+}
+
+async fn story_flows_change_by_compare_and_set(store: SqlStore, _db: Db) {
+    let u = new_user("ada");
+    store
+        .create_user(&u, &event(events::ADD_USER, "ada"))
+        .await
+        .unwrap();
+    let f = flow(Some(u.id));
+    store.create_flow(&f).await.unwrap();
+    store.create_flow(&flow(None)).await.unwrap();
+    assert_eq!(store.get_flow(f.id).await.unwrap(), Some(f.clone()));
+    assert_eq!(store.get_flow(FlowId::new()).await.unwrap(), None);
+
+    // 32 writers read version 0 and try to move the flow: exactly one succeeds, and its
+    // audit record is the only one written.
+    let before = audit_len(&store).await;
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let store = Arc::clone(&store);
+        let mut mine = f.clone();
+        tasks.push(tokio::spawn(async move {
+            mine.verified.push(format!("w{i}"));
+            mine.stage = Stage::Verified;
+            store
+                .update_flow(
+                    &mine,
+                    Some(&event(
+                        "Self-service password reset flow activity progress",
+                        "ada",
+                    )),
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(audit_len(&store).await, before + 1);
+    let stored = store.get_flow(f.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.stage, Stage::Verified);
+    assert_eq!(stored.verified.len(), 1);
+    // A stale version writes nothing.
+    assert!(!store.update_flow(&f, None).await.unwrap());
+    // Expired flows are pruned with the other short-lived rows.
+    store
+        .prune_expired(NOW + time::Duration::minutes(16))
+        .await
+        .unwrap();
+    assert_eq!(store.get_flow(f.id).await.unwrap(), None);
+}
+
+async fn story_users_are_found_by_username_or_email(store: SqlStore, _db: Db) {
+    let mut ada = new_user("ada");
+    ada.email = Some(EmailAddress::parse("Ada.Lovelace@Example.org").unwrap());
+    store
+        .create_user(&ada, &event(events::ADD_USER, "ada"))
+        .await
+        .unwrap();
+    // A username that equals another user's email address makes that login ambiguous.
+    let mut clash = new_user("bob@example.org");
+    clash.email = None;
+    store
+        .create_user(&clash, &event(events::ADD_USER, "bob"))
+        .await
+        .unwrap();
+    let mut bob = new_user("bob");
+    bob.email = Some(EmailAddress::parse("bob@example.org").unwrap());
+    store
+        .create_user(&bob, &event(events::ADD_USER, "bob"))
+        .await
+        .unwrap();
+
+    assert_eq!(store.find_user_by_login("ada").await.unwrap(), Some(ada.id));
+    assert_eq!(
+        store
+            .find_user_by_login("ada.lovelace@example.org")
+            .await
+            .unwrap(),
+        Some(ada.id)
+    );
+    assert_eq!(
+        store.find_user_by_login("bob@example.org").await.unwrap(),
+        None
+    );
+    assert_eq!(store.find_user_by_login("nobody").await.unwrap(), None);
+    assert_eq!(store.find_user_by_login("*").await.unwrap(), None);
+}

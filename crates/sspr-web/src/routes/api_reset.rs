@@ -1,0 +1,360 @@
+//! The reset and unlock flow in the JSON API (SPEC §5, §9.1):
+//! `GET /api/v1/reset/challenge`, `POST /api/v1/reset`, `GET /api/v1/reset/{flow}`,
+//! `POST /api/v1/reset/{flow}/methods/{method}/send|verify`,
+//! `POST /api/v1/reset/{flow}/password`, `POST /api/v1/reset/{flow}/unlock`.
+//!
+//! The flow is bound to the cookie its start sets; the id alone is not enough.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+use serde_json::json;
+use sspr_core::service::reset::{FlowView, Ineligible, Proof, Reset, ResetError, Sent};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::middleware::RequestContext;
+use crate::routes::api_me::caller;
+use crate::routes::api_password::RulesInForce;
+use crate::routes::pow;
+
+/// The use case with this server's dependencies.
+pub fn reset(state: &AppState) -> Reset<'_> {
+    Reset {
+        store: state.store.as_ref(),
+        hasher: state.hasher.as_ref(),
+        clock: state.clock.as_ref(),
+        delivery: state.delivery.as_ref(),
+        code_key: &state.code_key,
+        decoy_key: &state.decoy_key,
+        sealer: &state.sealer,
+        limits: &state.limits,
+        passkeys: state.passkeys.as_deref(),
+        flow_lifetime: state.settings.flow_lifetime,
+    }
+}
+
+/// The flow cookie's name. Over https the `__Host-` prefix pins it to this host.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.settings.https() {
+        "__Host-sspr_flow"
+    } else {
+        "sspr_flow"
+    }
+}
+
+pub fn flow_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((cookie_name(state), value))
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.https())
+        .same_site(SameSite::Strict)
+        .max_age(state.settings.flow_lifetime)
+        .build()
+}
+
+/// The flow cookie of the request ("" when there is none: it then matches no flow).
+pub fn presented_cookie(state: &AppState, jar: &CookieJar) -> String {
+    jar.get(cookie_name(state))
+        .map(|c| c.value().chars().take(128).collect())
+        .unwrap_or_default()
+}
+
+/// Waits until `floor` has passed since `started`: the start and send answers take the same
+/// time for every user ID (the real work is well below the floor).
+pub async fn hold(state: &AppState, started: Instant) {
+    let floor = state.settings.response_floor;
+    let elapsed = started.elapsed();
+    if elapsed < floor {
+        tokio::time::sleep(floor - elapsed).await;
+    }
+}
+
+/// The API's answer to each error of the flow.
+pub fn api_error(e: ResetError, state: &AppState) -> ApiError {
+    match e {
+        ResetError::NoFlow => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "flow_not_found",
+            "This reset has expired or does not exist. Start again.",
+        ),
+        ResetError::UnknownMethod => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such method in this reset.",
+        ),
+        ResetError::WrongStep => ApiError::new(
+            StatusCode::CONFLICT,
+            "wrong_step",
+            "This step is not available now.",
+        ),
+        ResetError::NotVerified => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_verified",
+            "Verify the required methods first.",
+        ),
+        ResetError::InvalidProof => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_code",
+            "That is not right, or it has expired. Check it, or ask for a new code.",
+        ),
+        ResetError::Blocked(b) => {
+            let retry = b.retry_after(state.clock.now());
+            let mut err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "blocked",
+                "Too many attempts. Please wait before trying again.",
+            );
+            err.retry_after = Some(retry);
+            err
+        }
+        ResetError::Policy(problems) => {
+            let mut err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "password_policy",
+                "The new password does not meet the password policy.",
+            );
+            err.extra = Some(json!({
+                "reasons": problems
+                    .iter()
+                    .map(|p| json!({"rule": p, "message": p.to_string()}))
+                    .collect::<Vec<_>>(),
+            }));
+            err
+        }
+        ResetError::CannotUnlock => ApiError::new(
+            StatusCode::CONFLICT,
+            "cannot_unlock",
+            "The account is not locked, or unlocking alone is not allowed.",
+        ),
+        ResetError::Busy => ApiError::new(
+            StatusCode::CONFLICT,
+            "busy",
+            "This reset is being completed by another request.",
+        ),
+        ResetError::DirectoryUser => ApiError::new(
+            StatusCode::CONFLICT,
+            "directory_user",
+            "Your password is managed by your organisation's directory, which sspr cannot write to. Contact your helpdesk.",
+        ),
+        ResetError::BadInput(what) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", what)
+        }
+        ResetError::NotEligible(why) => {
+            let message = match why {
+                Ineligible::UnknownUser => "We could not find an account with this user ID.",
+                Ineligible::AccountDisabled => {
+                    "This account is disabled. Contact your administrator."
+                }
+                Ineligible::NotEnabled => {
+                    "Your administrator has not enabled you to reset your password yourself. Contact your administrator."
+                }
+                Ineligible::NotRegistered => {
+                    "You have not registered the information needed to reset your password. Contact your administrator."
+                }
+            };
+            let mut err = ApiError::new(StatusCode::FORBIDDEN, "not_eligible", message);
+            err.extra = Some(json!({ "reason": why }));
+            err
+        }
+        ResetError::Hash(h) => h.into(),
+        ResetError::Store(s) => s.into(),
+    }
+}
+
+fn bad_json(r: JsonRejection, support: &str) -> ApiError {
+    ApiError::new(r.status(), "invalid_request", r.body_text()).support(support)
+}
+
+pub async fn challenge(State(state): State<AppState>) -> Response {
+    match pow::challenge(&state) {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    username: String,
+    #[serde(default)]
+    pow: String,
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    body: Result<Json<StartRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let sc = ctx.support_code.clone();
+    let Json(body) = body.map_err(|r| bad_json(r, &sc))?;
+    pow::verify(&state, &body.pow)
+        .await
+        .map_err(|e| e.support(&sc))?;
+    let caller = caller(&ctx, ctx.locale);
+    let result = reset(&state).start(&body.username, &caller).await;
+    hold(&state, started).await;
+    let s = result.map_err(|e| api_error(e, &state).support(&sc))?;
+    let view = FlowView::of(&s.flow);
+    let body = json!({
+        "flow_id": view.flow_id,
+        "required": view.required,
+        "methods": view.methods.iter().map(|m| json!({"id": m.id, "type": m.kind, "hint": m.hint})).collect::<Vec<_>>(),
+        "expires_at": view.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    });
+    Ok((jar.add(flow_cookie(&state, s.cookie)), Json(body)).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    Path(flow): Path<String>,
+) -> Result<Response, ApiError> {
+    let sc = ctx.support_code.clone();
+    let f = reset(&state)
+        .load(&flow, &presented_cookie(&state, &jar))
+        .await
+        .map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok(Json(FlowView::of(&f)).into_response())
+}
+
+pub async fn send(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    Path((flow, method)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let sc = ctx.support_code.clone();
+    let caller = caller(&ctx, ctx.locale);
+    let result = reset(&state)
+        .send(&flow, &presented_cookie(&state, &jar), &method, &caller)
+        .await;
+    hold(&state, started).await;
+    let sent = result.map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok(match sent {
+        Sent::Code | Sent::Nothing => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
+        Sent::Questions(list) => Json(json!({
+            "questions": list.iter().map(|(id, text)| json!({"id": id, "text": text})).collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Sent::Passkey(options) => Json(json!({ "publicKey": options })).into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    code: Option<String>,
+    answers: Option<BTreeMap<String, String>>,
+    assertion: Option<serde_json::Value>,
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    Path((flow, method)): Path<(String, String)>,
+    body: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let sc = ctx.support_code.clone();
+    let Json(body) = body.map_err(|r| bad_json(r, &sc))?;
+    let proof = match (body.code, body.answers, body.assertion) {
+        (Some(c), None, None) => Proof::Code(c),
+        (None, Some(a), None) if a.len() <= 10 => Proof::Answers(a),
+        (None, None, Some(a)) => Proof::Assertion(a),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "Send one of: code, answers, assertion.",
+            )
+            .support(&sc));
+        }
+    };
+    let caller = caller(&ctx, ctx.locale);
+    let progress = reset(&state)
+        .verify(
+            &flow,
+            &presented_cookie(&state, &jar),
+            &method,
+            &proof,
+            &caller,
+        )
+        .await
+        .map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok(Json(json!({
+        "verified": progress.verified >= usize::from(progress.required),
+        "verified_count": progress.verified,
+        "required": progress.required,
+        "can_unlock": progress.can_unlock,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    new_password: String,
+}
+
+pub async fn password(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    Path(flow): Path<String>,
+    body: Result<Json<PasswordRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let sc = ctx.support_code.clone();
+    let Json(body) = body.map_err(|r| bad_json(r, &sc))?;
+    let in_force = RulesInForce::load(&state, &ctx).await?;
+    let rules = in_force.rules(&state);
+    let caller = caller(&ctx, ctx.locale);
+    reset(&state)
+        .set_new_password(
+            &flow,
+            &presented_cookie(&state, &jar),
+            &body.new_password,
+            &rules,
+            &caller,
+        )
+        .await
+        .map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok(done(&state, jar, "reset"))
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    jar: CookieJar,
+    Path(flow): Path<String>,
+) -> Result<Response, ApiError> {
+    let sc = ctx.support_code.clone();
+    let caller = caller(&ctx, ctx.locale);
+    reset(&state)
+        .unlock(&flow, &presented_cookie(&state, &jar), &caller)
+        .await
+        .map_err(|e| api_error(e, &state).support(&sc))?;
+    Ok(done(&state, jar, "unlocked"))
+}
+
+/// The flow is over: its cookie is cleared (no automatic sign-in).
+fn done(state: &AppState, jar: CookieJar, status: &str) -> Response {
+    let mut gone = flow_cookie(state, String::new());
+    gone.set_max_age(time::Duration::ZERO);
+    let mut res = (jar.add(gone), Json(json!({ "status": status }))).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
