@@ -32,6 +32,8 @@ use crate::ports::{
     Clock, CodePurpose, Delivery, DeliveryChannel, HashError, NewCode, Notice, PasswordHasher,
     Store, StoreError,
 };
+use crate::ports::{DirectoryAccounts, DirectoryError};
+use crate::service::accounts::{AccountError, Accounts};
 use crate::service::eligibility::evaluate;
 use crate::service::passwords::{PasswordRules, SetBy, SetPasswordError, set_password};
 use crate::service::security_info::{Caller, check_totp};
@@ -70,6 +72,10 @@ pub enum ResetError {
     /// The password lives in a directory sspr cannot write to (no writeback).
     #[error("this account's password is managed by the on-premises directory")]
     DirectoryUser,
+    /// The directory refused the password (its own policy, or sspr's history of what it set),
+    /// or could not be reached (retryable; nothing is reported as done).
+    #[error(transparent)]
+    Directory(DirectoryError),
     #[error("this request is not valid: {0}")]
     BadInput(&'static str),
     /// Only with the policy's `explicit_messages` on (Entra's explicit messages; they tell
@@ -210,6 +216,8 @@ pub struct Reset<'a> {
     pub limits: &'a Limits,
     pub passkeys: Option<&'a RelyingParty>,
     pub flow_lifetime: Duration,
+    /// The on-premises directory, for directory-sourced users' passwords and lockouts.
+    pub directory: Option<&'a dyn DirectoryAccounts>,
 }
 
 fn key_failures(limit_key: &str) -> String {
@@ -844,8 +852,7 @@ impl Reset<'_> {
                 && let Some(u) = &user
             {
                 let policy = self.store.policy().await?;
-                flow.can_unlock =
-                    policy.allow_unlock && u.lockout.locked_until.is_some_and(|t| t > now);
+                flow.can_unlock = policy.allow_unlock && self.is_locked(u, now).await;
             }
             if self.store.update_flow(&flow, Some(&audit)).await? {
                 break;
@@ -980,6 +987,30 @@ impl Reset<'_> {
 
     // Act --------------------------------------------------------------------------------------
 
+    fn accounts(&self, history: u8) -> Accounts<'_> {
+        Accounts {
+            store: self.store,
+            hasher: self.hasher,
+            directory: self.directory,
+            history,
+        }
+    }
+
+    /// Whether the account is locked now (smart lockout, or the directory's lockout). A
+    /// directory that cannot be asked counts as "not locked": unlock-only is then not offered,
+    /// and a new password still is.
+    async fn is_locked(&self, user: &User, now: OffsetDateTime) -> bool {
+        if user.source == UserSource::Cloud {
+            return user.lockout.locked_until.is_some_and(|t| t > now);
+        }
+        // A directory that cannot tell is reported by the write that follows, or by the
+        // writeback status page.
+        self.accounts(0)
+            .lock_state(user, now)
+            .await
+            .is_ok_and(|state| state.is_locked())
+    }
+
     /// Claims the flow's act, or explains why not.
     async fn claim(&self, flow: &mut Flow) -> Result<User> {
         let now = self.clock.now();
@@ -1034,6 +1065,22 @@ impl Reset<'_> {
                 Outcome::Success,
             )
             .details(json!({ "flow": flow.id }));
+        if user.source != UserSource::Cloud {
+            // sspr's rules passed above; the directory applies its own (and sspr its history
+            // of what it set, where the directory would not). The accounts service audits
+            // success and failure itself.
+            let written = self
+                .accounts(rules.policy.history)
+                .set_password(&user, new_password, &audit)
+                .await;
+            if let Err(e) = written {
+                self.release(&mut flow).await?;
+                return Err(account_error(e));
+            }
+            return self
+                .after_act(&mut flow, &user, caller, ActKind::Reset)
+                .await;
+        }
         let written = set_password(
             self.store,
             self.hasher,
@@ -1079,10 +1126,6 @@ impl Reset<'_> {
             return Err(ResetError::CannotUnlock);
         }
         let user = self.claim(&mut flow).await?;
-        if user.source != UserSource::Cloud {
-            self.release(&mut flow).await?;
-            return Err(ResetError::DirectoryUser);
-        }
         let audit = self
             .audit(
                 caller,
@@ -1091,6 +1134,15 @@ impl Reset<'_> {
                 Outcome::Success,
             )
             .details(json!({ "flow": flow.id }));
+        if user.source != UserSource::Cloud {
+            if let Err(e) = self.accounts(0).unlock(&user, &audit).await {
+                self.release(&mut flow).await?;
+                return Err(account_error(e));
+            }
+            return self
+                .after_act(&mut flow, &user, caller, ActKind::Unlock)
+                .await;
+        }
         let cleared = self
             .store
             .update_lockout(
@@ -1207,6 +1259,15 @@ impl Reset<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+fn account_error(e: AccountError) -> ResetError {
+    match e {
+        AccountError::Directory(d) => ResetError::Directory(d),
+        AccountError::NoDirectory => ResetError::DirectoryUser,
+        AccountError::Hash(h) => ResetError::Hash(h),
+        AccountError::Store(s) => ResetError::Store(s),
     }
 }
 

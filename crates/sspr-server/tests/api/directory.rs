@@ -209,3 +209,112 @@ async fn sign_in_during_a_directory_outage_is_a_clear_retryable_error() {
         "{status}"
     );
 }
+
+/// One reset of a directory user through the flow: the code by email, then the new password.
+async fn reset_directory_user(
+    app: &crate::helpers::TestApp,
+    user: &str,
+    new_password: &str,
+) -> (reqwest::StatusCode, Value) {
+    let c = crate::helpers::client();
+    let (s, flow) =
+        crate::security_info::post(&c, app.url("/api/v1/reset"), json!({"username": user})).await;
+    assert_eq!(s, 200, "{flow}");
+    let id = flow["flow_id"].as_str().unwrap().to_owned();
+    let m = flow["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["type"] == "email")
+        .unwrap_or_else(|| panic!("no email method: {flow}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before: Vec<uuid::Uuid> = app
+        .store
+        .recent_outbox(500)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    let (s, _) = crate::security_info::post(
+        &c,
+        app.url(&format!("/api/v1/reset/{id}/methods/{m}/send")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 202);
+    let code = app
+        .store
+        .recent_outbox(500)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.recipient == format!("{user}@example.org") && !before.contains(&x.id))
+        .and_then(|x| {
+            x.body
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 8)
+                .map(str::to_owned)
+        })
+        .expect("a code");
+    let (s, body) = crate::security_info::post(
+        &c,
+        app.url(&format!("/api/v1/reset/{id}/methods/{m}/verify")),
+        json!({"code": code}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    crate::security_info::post(
+        &c,
+        app.url(&format!("/api/v1/reset/{id}/password")),
+        json!({"new_password": new_password}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_directory_user_resets_through_the_flow_and_the_directory_policy_applies() {
+    let app = spawn_app_with(Options {
+        directory: Some(slapd()),
+        ..Default::default()
+    })
+    .await;
+    crate::security_info::enable_all(&app).await;
+    let admin = app.admin_client().await;
+    let res = admin
+        .post(app.url("/api/v1/admin/directory/sync"))
+        .json(&json!({"full": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Hank (slapd; no other test writes his password there) resets by emailed code: the new
+    // password is written to slapd and binds, the old one does not.
+    let new = format!("Lantern-Quiver-{}-Harbour", std::process::id());
+    let (s, body) = reset_directory_user(&app, "hank", &new).await;
+    assert_eq!(s, 200, "{body}");
+    let sign_in = |password: String| {
+        let c = crate::helpers::client();
+        let url = app.url("/api/v1/session");
+        async move {
+            c.post(url)
+                .json(&json!({"username": "hank", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(sign_in(new.clone()).await, 200);
+    assert_eq!(sign_in("InitPass1".into()).await, 401);
+
+    // The same password again: slapd's history (ppolicy) refuses it, and the reason reaches
+    // the user; the flow stays verified and nothing changed.
+    let (s, body) = reset_directory_user(&app, "hank", &new).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["reasons"][0]["rule"], "in_history", "{body}");
+    assert_eq!(sign_in(new).await, 200);
+}

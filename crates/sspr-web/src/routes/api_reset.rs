@@ -39,6 +39,7 @@ pub fn reset(state: &AppState) -> Reset<'_> {
         limits: &state.limits,
         passkeys: state.passkeys.as_deref(),
         flow_lifetime: state.settings.flow_lifetime,
+        directory: state.directory.as_deref(),
     }
 }
 
@@ -165,6 +166,21 @@ pub fn api_error(e: ResetError, state: &AppState) -> ApiError {
             err.extra = Some(json!({ "reason": why }));
             err
         }
+        ResetError::Directory(d) => match &d {
+            sspr_core::ports::DirectoryError::Rejected { reason, .. } => {
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "password_policy",
+                    "Your organisation's directory did not accept the new password.",
+                );
+                err.extra = Some(json!({
+                    "reasons": [{ "rule": reason.code(), "message": reason.message() }],
+                }));
+                err
+            }
+            sspr_core::ports::DirectoryError::Unavailable(_) => ApiError::directory(&d),
+            other => ApiError::new(StatusCode::CONFLICT, "directory_account", other.to_string()),
+        },
         ResetError::Hash(h) => h.into(),
         ResetError::Store(s) => s.into(),
     }

@@ -26,6 +26,8 @@ use sspr_core::service::contact_admin::contact_admin;
 use sspr_core::service::reset::{FlowView, MethodHint, Proof, ResetError, Sent};
 use sspr_core::{HelpdeskLink, MethodType, SsprPolicy};
 
+use sspr_core::ports::DirectoryError;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
@@ -787,7 +789,27 @@ pub async fn set_password(
             let errors = vec![tr(&state, &ctx, "reset.directory_user")];
             render_password(&state, &ctx, &view, StatusCode::CONFLICT, errors).await
         }
+        Err(ResetError::Directory(d)) => {
+            let (status, key) = directory_problem(&d);
+            let errors = vec![tr(&state, &ctx, &key)];
+            render_password(&state, &ctx, &view, status, errors).await
+        }
         Err(e) => problem_page(&state, &ctx, &flow_id, e),
+    }
+}
+
+/// A directory's refusal or outage, as the password page says it.
+fn directory_problem(d: &DirectoryError) -> (StatusCode, String) {
+    match d {
+        DirectoryError::Rejected { reason, .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("reset.directory_{}", reason.code()),
+        ),
+        DirectoryError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reset.directory_unavailable".into(),
+        ),
+        _ => (StatusCode::CONFLICT, "reset.directory_user".into()),
     }
 }
 
@@ -808,6 +830,11 @@ pub async fn unlock(
         .await
     {
         Ok(()) => done(&state, &ctx, jar, true),
+        Err(ResetError::Directory(d)) => {
+            let (status, key) = directory_problem(&d);
+            let errors = vec![tr(&state, &ctx, &key)];
+            render_password(&state, &ctx, &view, status, errors).await
+        }
         Err(e @ (ResetError::CannotUnlock | ResetError::DirectoryUser)) => {
             let key = if matches!(e, ResetError::CannotUnlock) {
                 "reset.cannot_unlock"
