@@ -302,34 +302,25 @@ impl Reset<'_> {
         let decoy_seed = self
             .decoy_key
             .keyed_hash(format!("decoy:{login}").as_bytes());
-        let (subject, limit_key, required, offered) = match served {
+        // A user registered on paper (profile data) but without enough usable gates now is
+        // not served either.
+        let real = match served {
             Some((u, e)) => {
                 let offered = self.offer(u, &e.allowed, policy.questions_to_reset).await?;
-                if offered
-                    .iter()
-                    .map(|m| gate(m.kind))
-                    .collect::<BTreeSet<_>>()
-                    .len()
-                    < usize::from(e.required)
-                {
-                    // Registered on paper (profile data) but not enough usable gates now.
-                    (
-                        None,
-                        format!("decoy:{}", &decoy_seed[..32]),
-                        policy.methods_required,
-                        decoys(&decoy_seed, policy.methods_required),
-                    )
-                } else {
-                    (Some(u.id), u.id.to_string(), e.required, offered)
-                }
+                let gates: BTreeSet<_> = offered.iter().map(|m| gate(m.kind)).collect();
+                (gates.len() >= usize::from(e.required))
+                    .then(|| (Some(u.id), u.id.to_string(), e.required, offered))
             }
-            None => (
+            None => None,
+        };
+        let (subject, limit_key, required, offered) = real.unwrap_or_else(|| {
+            (
                 None,
                 format!("decoy:{}", &decoy_seed[..32]),
                 policy.methods_required,
                 decoys(&decoy_seed, policy.methods_required),
-            ),
-        };
+            )
+        });
         let cookie = hex::encode(rand::random::<[u8; 32]>());
         let flow = Flow {
             id: FlowId::new(),
