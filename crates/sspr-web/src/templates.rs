@@ -60,6 +60,42 @@ const PAGES: &[(&str, &str)] = &[
         "reset_message.html",
         include_str!("../templates/reset_message.html"),
     ),
+    (
+        "admin_base.html",
+        include_str!("../templates/admin_base.html"),
+    ),
+    (
+        "admin_macros.html",
+        include_str!("../templates/admin_macros.html"),
+    ),
+    (
+        "admin_properties.html",
+        include_str!("../templates/admin_properties.html"),
+    ),
+    (
+        "admin_methods.html",
+        include_str!("../templates/admin_methods.html"),
+    ),
+    (
+        "admin_registration.html",
+        include_str!("../templates/admin_registration.html"),
+    ),
+    (
+        "admin_notifications.html",
+        include_str!("../templates/admin_notifications.html"),
+    ),
+    (
+        "admin_customisation.html",
+        include_str!("../templates/admin_customisation.html"),
+    ),
+    (
+        "admin_onprem.html",
+        include_str!("../templates/admin_onprem.html"),
+    ),
+    (
+        "admin_protection.html",
+        include_str!("../templates/admin_protection.html"),
+    ),
 ];
 
 impl Templates {
@@ -121,6 +157,9 @@ mod tests {
             include_str!("routes/pages.rs"),
             include_str!("routes/security_pages.rs"),
             include_str!("routes/reset_pages.rs"),
+            include_str!("routes/admin_pages/mod.rs"),
+            include_str!("routes/admin_pages/signin.rs"),
+            include_str!("routes/admin_pages/settings.rs"),
         ]);
         let catalogue = Catalogue::new();
         let mut used = 0;

@@ -1,6 +1,7 @@
 //! Black-box tests of the `sspr` server and CLI: the real router on a real port with a fresh
 //! SQLite database per test, a frozen clock, and the real binary for CLI and signal tests.
 
+mod admin_pages;
 mod cli;
 mod demo;
 mod directory;

@@ -1,5 +1,6 @@
 //! The router: every route of the service and the middleware stack around them.
 
+mod admin_pages;
 mod api_admin_directory;
 mod api_admin_policy;
 pub(crate) mod api_me;
@@ -93,6 +94,16 @@ pub fn router(state: AppState) -> Result<Router, String> {
         )
         .route("/reset/{flow}/unlock", post(reset_pages::unlock))
         .route("/reset/{flow}/contact", post(reset_pages::contact))
+        .route("/admin", get(admin_pages::home))
+        .route(
+            "/admin/signin",
+            get(admin_pages::signin_form).post(admin_pages::signin_submit),
+        )
+        .route("/admin/onprem/sync", post(admin_pages::sync_now))
+        .route(
+            "/admin/{section}",
+            get(admin_pages::section_page).post(admin_pages::section_submit),
+        )
         .route("/register", get(security_pages::register))
         .route("/register/confirm", post(security_pages::register_confirm))
         .route("/register/skip", post(security_pages::register_skip))
