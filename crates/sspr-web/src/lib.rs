@@ -2,6 +2,7 @@
 //! `/api/v1`, and the middleware every request passes (request id, client IP, security
 //! headers, CSRF, body limits, metrics).
 
+pub mod charts;
 pub mod error;
 pub mod i18n;
 pub mod middleware;
