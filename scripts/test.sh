@@ -20,6 +20,8 @@
 #   SSPR_SMTP_PORT           port for the SMTP capture (default: a free port)
 #   SSPR_SMTP_VENV           its Python virtualenv (default: target/smtp-venv,
 #                            kept between runs)
+#   SSPR_FUZZ_VENV           schemathesis's virtualenv for scripts/api-fuzz.sh
+#                            (default: target/fuzz-venv, kept between runs)
 #   (directories)            scripts/ldap.sh starts slapd on free ports; scripts/samba.sh
 #                            starts a Samba AD DC on 127.0.0.1:389/636 (needs root and those
 #                            ports free; SSPR_SAMBA_IP serves it on another address). Both
@@ -275,6 +277,14 @@ cargo nextest run --workspace --no-fail-fast || rust_rc=$?
 note "Rust tests took ${SECONDS} s (exit status $rust_rc)"
 
 # ---------------------------------------------------------------------------
+# 3b. schemathesis against the admin API (its own server, token and venv)
+# ---------------------------------------------------------------------------
+step "scripts/api-fuzz.sh (schemathesis on /api/v1/admin)"
+fuzz_rc=0
+fuzz_bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/sspr"
+scripts/api-fuzz.sh "$fuzz_bin" || fuzz_rc=$?
+
+# ---------------------------------------------------------------------------
 # 4. Browser tests against `sspr demo`
 # ---------------------------------------------------------------------------
 # NOTE: this function is called as `run_browser_tests || browser_rc=$?`, and
@@ -359,5 +369,6 @@ run_browser_tests || browser_rc=$?
 verdict() { if (($1 == 0)); then echo PASS; else echo "FAIL (exit status $1)"; fi; }
 step "summary"
 echo "  Rust tests (nextest): $(verdict "$rust_rc")" >&2
+echo "  API fuzzing:          $(verdict "$fuzz_rc")" >&2
 echo "  Browser tests:        $(verdict "$browser_rc")" >&2
-((rust_rc == 0 && browser_rc == 0))
+((rust_rc == 0 && fuzz_rc == 0 && browser_rc == 0))

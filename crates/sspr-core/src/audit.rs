@@ -34,6 +34,14 @@ pub mod events {
     pub const UNLOCK_SELF: &str = "Unlock user account (self-service)";
     /// A sync of users and groups from the on-premises directory (sspr's own).
     pub const DIRECTORY_SYNC: &str = "Directory synchronization";
+    /// Administration API (sspr's own names where Entra has none).
+    pub const CREATE_API_TOKEN: &str = "Create API token";
+    pub const REVOKE_API_TOKEN: &str = "Revoke API token";
+    pub const UPDATE_GROUP: &str = "Update group";
+    pub const DELETE_GROUP: &str = "Delete group";
+    pub const REQUIRE_REREGISTRATION: &str = "Require re-register security info (by admin)";
+    pub const REVOKE_SESSIONS: &str = "Revoke user sessions (by admin)";
+    pub const TEST_MESSAGE: &str = "Send test message (by admin)";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -268,6 +268,24 @@ pub trait Store: DirectorySyncStore + Send + Sync {
     /// was deleted.
     async fn delete_user(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError>;
 
+    /// As [`Store::list_users`], but also matching the email address, with the number of all
+    /// matching users (for paging).
+    async fn search_users(
+        &self,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page<User>, StoreError>;
+    /// "Register again": deletes the user's registered methods and forgets when they last
+    /// confirmed and were prompted, so the next sign-in asks them to register (or, when
+    /// prepopulated contact data still covers the policy, to re-confirm). Returns how many
+    /// methods were removed.
+    async fn require_reregistration(
+        &self,
+        id: UserId,
+        audit: &AuditEvent,
+    ) -> Result<u64, StoreError>;
+
     // Groups ---------------------------------------------------------------------------------
     async fn create_group(&self, group: &NewGroup, audit: &AuditEvent)
     -> Result<Group, StoreError>;
@@ -288,6 +306,16 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         member: Member,
         audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
+    /// Renames a group or changes its description. NotFound, or Conflict for a taken name.
+    async fn update_group(
+        &self,
+        id: GroupId,
+        name: &GroupName,
+        description: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Deletes a group with its memberships (in both directions). Returns whether it existed.
+    async fn delete_group(&self, id: GroupId, audit: &AuditEvent) -> Result<bool, StoreError>;
     /// Direct members of a group.
     async fn members(&self, group: GroupId) -> Result<Vec<Member>, StoreError>;
     /// The groups a user is directly in.
@@ -314,6 +342,34 @@ pub trait Store: DirectorySyncStore + Send + Sync {
     /// The sequence number and hash of the newest record (0 and the genesis hash when empty),
     /// kept apart from the records so that removing the newest rows is detectable.
     async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+
+    /// Records matching `filter`, newest first, with the number of all matching records.
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page<AuditRecord>, StoreError>;
+
+    // API tokens -----------------------------------------------------------------------------
+    async fn create_api_token(
+        &self,
+        token: &NewApiToken,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// The token with this id and the hex SHA-256 of its secret.
+    async fn api_token(&self, id: &str) -> Result<Option<(ApiToken, String)>, StoreError>;
+    /// Every token, newest first (revoked and expired ones too).
+    async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes a live token; false when there is none or it was already revoked.
+    async fn revoke_api_token(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+    /// Stamps `last_used_at`.
+    async fn touch_api_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
     // Sessions -------------------------------------------------------------------------------
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
@@ -598,3 +654,8 @@ pub trait BreachedPasswords: Send + Sync {
 
 mod directory;
 pub use directory::*;
+
+// Administration (API tokens, audit queries, pages), in its own file.
+
+mod admin;
+pub use admin::*;

@@ -15,10 +15,16 @@
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sspr_core::audit::{AuditEvent, AuditRecord, Outcome, chain_hash};
-use sspr_core::ports::StoreError;
+use sspr_core::ports::{AuditFilter, Page, StoreError};
 
 use crate::error::{self, corrupt};
-use crate::time_ms::{from_ms, now_ms};
+use crate::time_ms::{from_ms, now_ms, to_ms};
+
+/// A value bound to a dynamically assembled query.
+enum Param {
+    Int(i64),
+    Text(String),
+}
 use crate::{SqlStore, rows};
 
 /// Appends `event` to the chain within the transaction `conn` is in.
@@ -125,6 +131,98 @@ impl SqlStore {
         .iter()
         .map(decode)
         .collect()
+    }
+
+    pub(crate) async fn query_audit_impl(
+        &self,
+        filter: &AuditFilter,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        // The WHERE clause is built from fixed fragments only; every value is a parameter.
+        let mut clauses: Vec<String> = Vec::new();
+        let mut ints: Vec<(usize, i64)> = Vec::new();
+        let mut texts: Vec<(usize, String)> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if let Some(from) = filter.from {
+            let i = next();
+            clauses.push(format!("at_ms >= ${i}"));
+            ints.push((i, to_ms(from)));
+        }
+        if let Some(to) = filter.to {
+            let i = next();
+            clauses.push(format!("at_ms < ${i}"));
+            ints.push((i, to_ms(to)));
+        }
+        if let Some(t) = &filter.event_type {
+            let i = next();
+            clauses.push(format!("event_type = ${i}"));
+            texts.push((i, t.clone()));
+        }
+        if let Some(u) = &filter.user {
+            let (a, b) = (next(), next());
+            clauses.push(format!("(actor = ${a} OR target = ${b})"));
+            texts.push((a, u.clone()));
+            texts.push((b, u.clone()));
+        }
+        if let Some(o) = filter.outcome {
+            let i = next();
+            clauses.push(format!("outcome = ${i}"));
+            texts.push((i, o.as_str().to_owned()));
+        }
+        let (limit_i, offset_i) = (next(), next());
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        // Parameters must be bound in the order of their numbers.
+        let mut params: Vec<(usize, Param)> = ints
+            .into_iter()
+            .map(|(i, v)| (i, Param::Int(v)))
+            .chain(texts.into_iter().map(|(i, v)| (i, Param::Text(v))))
+            .collect();
+        params.sort_by_key(|(i, _)| *i);
+        let select = format!(
+            "SELECT seq, at_ms, event_type, actor, target, client_ip, user_agent, outcome, \
+             reason, correlation_id, details, prev_hash, hash FROM audit_events{where_sql} \
+             ORDER BY seq DESC LIMIT ${limit_i} OFFSET ${offset_i}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(select));
+        for (_, p) in &params {
+            q = match p {
+                Param::Int(v) => q.bind(*v),
+                Param::Text(v) => q.bind(v.clone()),
+            };
+        }
+        let items = q
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(error::db)?
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut c = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM audit_events{where_sql}"
+        )));
+        for (_, p) in &params {
+            c = match p {
+                Param::Int(v) => c.bind(*v),
+                Param::Text(v) => c.bind(v.clone()),
+            };
+        }
+        let row = c.fetch_one(&self.pool).await.map_err(error::db)?;
+        let total: i64 = rows::get(&row, "n")?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
     }
 
     pub(crate) async fn audit_head_impl(&self) -> Result<(i64, String), StoreError> {

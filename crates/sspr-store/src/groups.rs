@@ -67,6 +67,53 @@ impl SqlStore {
         })
     }
 
+    pub(crate) async fn update_group_impl(
+        &self,
+        id: GroupId,
+        name: &GroupName,
+        description: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE groups SET name = $2, name_lower = $3, description = $4 WHERE id = $1",
+        )
+        .bind(id.0.to_string())
+        .bind(name.as_str())
+        .bind(name_key(name))
+        .bind(description)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            error::write(e, Violation::Unique, || {
+                StoreError::Conflict(format!("a group named {name} already exists"))
+            })
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        commit_audited(tx, audit).await
+    }
+
+    pub(crate) async fn delete_group_impl(
+        &self,
+        id: GroupId,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        // Its memberships, in both directions, go with it (ON DELETE CASCADE).
+        let done = sqlx::query("DELETE FROM groups WHERE id = $1")
+            .bind(id.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        commit_audited(tx, audit).await?;
+        Ok(true)
+    }
+
     pub(crate) async fn get_group_impl(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
         sqlx::query("SELECT id, name, description, created_at_ms FROM groups WHERE id = $1")
             .bind(id.0.to_string())

@@ -14,6 +14,7 @@
 //! Every method that takes an [`AuditEvent`] writes its change and the audit record in one
 //! transaction (the `audit` module explains how the hash chain is appended).
 
+mod api_tokens;
 mod audit;
 mod codes;
 mod directory_sync;
@@ -42,8 +43,8 @@ use sspr_core::audit::{AuditEvent, AuditRecord};
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{
-    Member, NewCode, NewOutboxMessage, OutboxMessage, ProfileUpdate, Session, Store, StoreError,
-    ThrottleHit,
+    ApiToken, AuditFilter, Member, NewApiToken, NewCode, NewOutboxMessage, OutboxMessage, Page,
+    ProfileUpdate, Session, Store, StoreError, ThrottleHit,
 };
 use sspr_core::{
     Group, GroupId, GroupName, LockoutState, MethodId, NewGroup, NewUser, PasswordHash,
@@ -245,6 +246,75 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
         self.list_users_impl(search, offset, limit).await
+    }
+
+    async fn search_users(
+        &self,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page<User>, StoreError> {
+        self.search_users_impl(search, offset, limit).await
+    }
+
+    async fn require_reregistration(
+        &self,
+        id: UserId,
+        audit: &AuditEvent,
+    ) -> Result<u64, StoreError> {
+        self.require_reregistration_impl(id, audit).await
+    }
+
+    async fn update_group(
+        &self,
+        id: GroupId,
+        name: &GroupName,
+        description: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.update_group_impl(id, name, description, audit).await
+    }
+
+    async fn delete_group(&self, id: GroupId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        self.delete_group_impl(id, audit).await
+    }
+
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        self.query_audit_impl(filter, offset, limit).await
+    }
+
+    async fn create_api_token(
+        &self,
+        token: &NewApiToken,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.create_api_token_impl(token, audit).await
+    }
+
+    async fn api_token(&self, id: &str) -> Result<Option<(ApiToken, String)>, StoreError> {
+        self.api_token_impl(id).await
+    }
+
+    async fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.list_api_tokens_impl().await
+    }
+
+    async fn revoke_api_token(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.revoke_api_token_impl(id, at, audit).await
+    }
+
+    async fn touch_api_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.touch_api_token_impl(id, at).await
     }
 
     async fn update_profile(

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sspr_core::audit::AuditEvent;
-use sspr_core::ports::{ProfileUpdate, StoreError};
+use sspr_core::ports::{Page, ProfileUpdate, StoreError};
 use sspr_core::{
     AdminRole, DisplayName, EmailAddress, LockoutState, NewUser, PasswordHash, PhoneNumber, User,
     UserId, UserSource, Username,
@@ -225,6 +225,76 @@ impl SqlStore {
         .iter()
         .map(decode)
         .collect()
+    }
+
+    pub(crate) async fn search_users_impl(
+        &self,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page<User>, StoreError> {
+        let search = search.map(str::trim).unwrap_or_default().to_lowercase();
+        let pattern = contains_pattern(&search);
+        // Email addresses are ASCII in practice, so SQL `LOWER` (ASCII-only on SQLite) is
+        // enough for them; usernames and display names are lower-cased in Rust on write.
+        const WHERE: &str = "username LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\'";
+        let items = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM users WHERE {WHERE} ORDER BY username LIMIT $2 OFFSET $3",
+            user_columns!()
+        )))
+        .bind(pattern.clone())
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(error::db)?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
+        let total = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM users WHERE {WHERE}"
+        )))
+        .bind(pattern)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(error::db)?;
+        let total: i64 = rows::get(&total, "n")?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    pub(crate) async fn require_reregistration_impl(
+        &self,
+        id: UserId,
+        audit: &AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let id_text = id.0.to_string();
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(
+            "UPDATE users SET registration_confirmed_at_ms = NULL, \
+             registration_prompted_at_ms = NULL, updated_at_ms = $2 WHERE id = $1",
+        )
+        .bind(&id_text)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db)?;
+        if found.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let removed = sqlx::query("DELETE FROM methods WHERE user_id = $1")
+            .bind(&id_text)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db)?
+            .rows_affected();
+        let mut audit = audit.clone();
+        audit.details = serde_json::json!({ "methods_removed": removed });
+        commit_audited(tx, &audit).await?;
+        Ok(removed)
     }
 
     pub(crate) async fn update_profile_impl(

@@ -2,6 +2,8 @@
 //! `/api/v1`, and the middleware every request passes (request id, client IP, security
 //! headers, CSRF, body limits, metrics).
 
+pub mod admin_auth;
+pub mod csv_export;
 pub mod charts;
 pub mod error;
 pub mod i18n;

@@ -10,6 +10,7 @@ mod output;
 mod password_policy;
 mod policy;
 mod rules;
+mod tokens;
 mod users;
 
 use std::path::PathBuf;
@@ -96,6 +97,11 @@ pub enum Command {
     /// Import users from a CSV file. Every row is checked first; if any row is bad, nothing
     /// is imported and each bad row is reported with its line number.
     Import(import::ImportArgs),
+    /// API tokens for scripts calling the admin API (`Authorization: Bearer …`).
+    Token {
+        #[command(subcommand)]
+        command: tokens::TokenCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +214,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::BannedTerms { command } => password_policy::run_terms(&loaded, command).await,
         Command::Import(args) => import::run(&loaded, args).await,
         Command::Directory { command } => directory::run(&loaded, command).await,
+        Command::Token { command } => tokens::run(&loaded, command).await,
     }
 }
 

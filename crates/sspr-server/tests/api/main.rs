@@ -2,6 +2,8 @@
 //! SQLite database per test, a frozen clock, and the real binary for CLI and signal tests.
 
 mod admin_pages;
+mod admin_api;
+mod admin_roles;
 mod cli;
 mod demo;
 mod directory;

@@ -47,6 +47,7 @@ mod harness;
 
 mod connect;
 
+mod admin;
 mod audit;
 mod corrupt;
 mod directory_sync;

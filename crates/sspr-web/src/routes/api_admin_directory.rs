@@ -5,13 +5,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sspr_core::AdminRole;
 use sspr_core::ports::WritebackStatus;
+use sspr_core::service::admin_access::AdminAction;
 
 use crate::AppState;
+use crate::admin_auth::AdminAuth;
 use crate::error::ApiError;
-use crate::middleware::RequestContext;
-use crate::session::{CurrentUser, require_role};
+use crate::routes::openapi::{DirectoryStatusDoc, Problem, SyncReportDoc};
 
 #[derive(serde::Serialize)]
 pub struct StatusResponse {
@@ -20,12 +20,15 @@ pub struct StatusResponse {
     status: WritebackStatus,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/directory/status", tag = "admin",
+    responses((status = 200, body = DirectoryStatusDoc), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
 pub async fn status(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    CurrentUser(user): CurrentUser,
+    auth: AdminAuth,
 ) -> Result<Json<StatusResponse>, ApiError> {
-    require_role(user, &AdminRole::ALL).map_err(|e| e.support(&ctx.support_code))?;
+    auth.require(AdminAction::ReadSettings)?;
+    let ctx = &auth.ctx;
     let Some(directory) = &state.directory else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -41,7 +44,8 @@ pub async fn status(
     }))
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SyncRequest {
     /// Read every entry (and disable users whose entry is gone), not only the changed ones.
     #[serde(default)]
@@ -49,14 +53,17 @@ pub struct SyncRequest {
 }
 
 /// Runs a sync and answers with its report (counts). Global and user administrators only.
+#[utoipa::path(post, path = "/api/v1/admin/directory/sync", tag = "admin",
+    request_body(content = SyncRequest, description = "Optional; `{\"full\": true}` reads every entry"),
+    responses((status = 200, body = SyncReportDoc), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
 pub async fn sync(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    CurrentUser(user): CurrentUser,
+    auth: AdminAuth,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let admin = require_role(user, &[AdminRole::GlobalAdmin, AdminRole::UserAdmin])
-        .map_err(|e| e.support(&ctx.support_code))?;
+    auth.require(AdminAction::SyncDirectory)?;
+    let ctx = &auth.ctx;
     // The body is optional: none means an incremental sync.
     let request = if body.is_empty() {
         SyncRequest::default()
@@ -74,7 +81,7 @@ pub async fn sync(
         )
         .support(&ctx.support_code));
     };
-    job.run(request.full, admin.username.as_str())
+    job.run(request.full, &auth.caller.actor)
         .await
         .map(Json)
         .map_err(|e| ApiError::directory(&e).support(&ctx.support_code))

@@ -8,21 +8,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
+use sspr_core::User;
 use sspr_core::audit::{AuditEvent, Outcome, events};
 use sspr_core::policy::banned::BannedList;
 use sspr_core::policy::password::PasswordPolicy;
+use sspr_core::service::admin_access::AdminAction;
 use sspr_core::service::passwords::{
     PasswordPolicyUpdateError, PasswordRules, RuleCheck, SetBy, SetPasswordError, set_password,
     update_password_policy,
 };
 use sspr_core::service::signin::SignInOutcome;
-use sspr_core::{AdminRole, User};
 
 use crate::AppState;
+use crate::admin_auth::AdminAuth;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
 use crate::routes::api_session::authenticate;
-use crate::session::{self, CurrentUser, require_role};
+use crate::routes::openapi::{PasswordPolicyDoc, Problem};
+use crate::session::{self, CurrentUser};
 
 const MAX_PASSWORD: usize = 1024;
 
@@ -278,39 +281,45 @@ pub async fn change(
         .into_response())
 }
 
-const POLICY_READERS: &[AdminRole] = &[
-    AdminRole::GlobalAdmin,
-    AdminRole::PasswordAdmin,
-    AdminRole::HelpdeskAdmin,
-    AdminRole::UserAdmin,
-    AdminRole::ReportsReader,
-];
-
 /// `GET /api/v1/admin/password-policy` (any admin role).
+#[utoipa::path(get, path = "/api/v1/admin/password-policy", tag = "admin",
+    responses((status = 200, body = PasswordPolicyDoc), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
 pub async fn get_policy(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    CurrentUser(user): CurrentUser,
+    auth: AdminAuth,
 ) -> Result<Json<PasswordPolicy>, ApiError> {
-    require_role(user, POLICY_READERS).map_err(|e| e.support(&ctx.support_code))?;
-    Ok(Json(state.store.password_policy().await.map_err(|e| {
-        ApiError::from(e).support(&ctx.support_code)
-    })?))
+    auth.require(AdminAction::ReadSettings)?;
+    Ok(Json(
+        state
+            .store
+            .password_policy()
+            .await
+            .map_err(|e| auth.support(e))?,
+    ))
 }
 
 /// `PUT /api/v1/admin/password-policy` (global administrators): the whole policy, custom
 /// banned terms included; every bad field is reported, nothing is stored unless all are good.
+#[utoipa::path(put, path = "/api/v1/admin/password-policy", tag = "admin", request_body = PasswordPolicyDoc,
+    responses((status = 200, body = PasswordPolicyDoc), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
 pub async fn put_policy(
     State(state): State<AppState>,
-    ctx: RequestContext,
-    CurrentUser(user): CurrentUser,
+    auth: AdminAuth,
     body: Result<Json<PasswordPolicy>, JsonRejection>,
 ) -> Result<Json<PasswordPolicy>, ApiError> {
-    let admin =
-        require_role(user, &[AdminRole::GlobalAdmin]).map_err(|e| e.support(&ctx.support_code))?;
-    let Json(policy) = body.map_err(|r| bad_json(r, &ctx))?;
-    match update_password_policy(state.store.as_ref(), &policy, admin.username.as_str()).await {
-        Ok(_) => Ok(Json(state.store.password_policy().await?)),
+    auth.require(AdminAction::ChangeSettings)?;
+    let ctx = &auth.ctx;
+    let Json(policy) = body.map_err(|r| bad_json(r, ctx))?;
+    match update_password_policy(state.store.as_ref(), &policy, &auth.caller.actor).await {
+        Ok(_) => Ok(Json(
+            state
+                .store
+                .password_policy()
+                .await
+                .map_err(|e| auth.support(e))?,
+        )),
         Err(PasswordPolicyUpdateError::Invalid(errors)) => {
             let mut e = ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

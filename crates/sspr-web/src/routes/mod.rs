@@ -1,8 +1,15 @@
 //! The router: every route of the service and the middleware stack around them.
 
+mod admin_common;
 mod admin_pages;
+mod api_admin_actions;
+mod api_admin_audit;
 mod api_admin_directory;
+mod api_admin_groups;
 mod api_admin_policy;
+mod api_admin_reports;
+mod api_admin_tokens;
+mod api_admin_users;
 pub(crate) mod api_me;
 pub(crate) mod api_password;
 pub(crate) mod api_reset;
@@ -10,6 +17,7 @@ mod api_session;
 mod assets;
 mod dev;
 mod health;
+pub mod openapi;
 pub(crate) mod pages;
 pub(crate) mod pow;
 mod reset_pages;
@@ -21,6 +29,8 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+
+pub use openapi::ADMIN_ROUTES;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
@@ -123,6 +133,72 @@ pub fn router(state: AppState) -> Result<Router, String> {
             "/api/v1/admin/directory/sync",
             post(api_admin_directory::sync),
         )
+        .route(
+            "/api/v1/admin/users",
+            get(api_admin_users::list).post(api_admin_users::create),
+        )
+        .route(
+            "/api/v1/admin/users/{id}",
+            get(api_admin_users::show)
+                .patch(api_admin_users::update)
+                .delete(api_admin_users::delete),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/unlock",
+            post(api_admin_actions::unlock),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/password",
+            post(api_admin_actions::set_password),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/require-registration",
+            post(api_admin_actions::require_registration),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/revoke-sessions",
+            post(api_admin_actions::revoke_sessions),
+        )
+        .route(
+            "/api/v1/admin/test-message",
+            post(api_admin_actions::test_message),
+        )
+        .route(
+            "/api/v1/admin/groups",
+            get(api_admin_groups::list).post(api_admin_groups::create),
+        )
+        .route(
+            "/api/v1/admin/groups/{id}",
+            get(api_admin_groups::show)
+                .patch(api_admin_groups::update)
+                .delete(api_admin_groups::delete),
+        )
+        .route(
+            "/api/v1/admin/groups/{id}/members",
+            get(api_admin_groups::members).post(api_admin_groups::add_member),
+        )
+        .route(
+            "/api/v1/admin/groups/{id}/members/{member_id}",
+            delete(api_admin_groups::remove_member),
+        )
+        .route("/api/v1/admin/audit", get(api_admin_audit::list))
+        .route(
+            "/api/v1/admin/reports/registration",
+            get(api_admin_reports::registration),
+        )
+        .route(
+            "/api/v1/admin/reports/activity",
+            get(api_admin_reports::activity),
+        )
+        .route(
+            "/api/v1/admin/tokens",
+            get(api_admin_tokens::list).post(api_admin_tokens::create),
+        )
+        .route(
+            "/api/v1/admin/tokens/{id}",
+            delete(api_admin_tokens::revoke),
+        )
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .route("/api/v1/password/check", post(api_password::check))
         .route("/api/v1/me/password", post(api_password::change))
         .route("/api/v1/me/methods", get(api_me::list).post(api_me::add))

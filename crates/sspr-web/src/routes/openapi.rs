@@ -1,0 +1,305 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the JSON API (SPEC §9), built
+//! by utoipa from the handlers' own annotations, so it cannot drift from their signatures.
+//! [`ADMIN_ROUTES`] is the table of every admin route with the action it performs; a test
+//! checks each one is in the document and is served.
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use sspr_core::service::admin_access::AdminAction;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::{
+    api_admin_actions, api_admin_audit, api_admin_directory, api_admin_groups, api_admin_policy,
+    api_admin_reports, api_admin_tokens, api_admin_users, api_password,
+};
+
+/// An error answer: `{"error", "message", "support_code"}` (SPEC §9.1), sometimes with
+/// more (`fields`, `reasons`, `retry_after`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub error: String,
+    pub message: String,
+    pub support_code: String,
+}
+
+/// Declares a named schema that is "a JSON object" with a description: for bodies whose
+/// types live in sspr-core, which does not depend on utoipa (their fields are listed in
+/// docs/admin-api.md).
+macro_rules! object_schema {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name;
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .description(Some($doc))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+object_schema!(
+    SsprPolicyDoc,
+    "The whole SSPR policy of SPEC §2 (enablement, target_group, methods_required, methods_enabled, …)."
+);
+object_schema!(
+    PasswordPolicyDoc,
+    "The password policy of SPEC §3 with the custom banned terms."
+);
+object_schema!(
+    DirectoryStatusDoc,
+    "The directory's writeback status: healthy, and each check's result."
+);
+object_schema!(
+    SyncReportDoc,
+    "A directory sync's report: read, created, updated, removed, skipped, conflicts."
+);
+
+/// Every admin route: method, path (as in the router and the document), and the one action
+/// it performs — which decides the roles that may call it (`AdminAction::roles`).
+pub const ADMIN_ROUTES: &[(&str, &str, AdminAction)] = &[
+    ("GET", "/api/v1/admin/policy", AdminAction::ReadSettings),
+    ("PUT", "/api/v1/admin/policy", AdminAction::ChangeSettings),
+    (
+        "GET",
+        "/api/v1/admin/password-policy",
+        AdminAction::ReadSettings,
+    ),
+    (
+        "PUT",
+        "/api/v1/admin/password-policy",
+        AdminAction::ChangeSettings,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/directory/status",
+        AdminAction::ReadSettings,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/directory/sync",
+        AdminAction::SyncDirectory,
+    ),
+    ("GET", "/api/v1/admin/users", AdminAction::ReadDirectory),
+    ("POST", "/api/v1/admin/users", AdminAction::ManageUsers),
+    (
+        "GET",
+        "/api/v1/admin/users/{id}",
+        AdminAction::ReadDirectory,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/users/{id}",
+        AdminAction::ManageUsers,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/users/{id}",
+        AdminAction::ManageUsers,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/users/{id}/unlock",
+        AdminAction::Unlock,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/users/{id}/password",
+        AdminAction::ResetPassword,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/users/{id}/require-registration",
+        AdminAction::RequireRegistration,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/users/{id}/revoke-sessions",
+        AdminAction::RevokeSessions,
+    ),
+    ("GET", "/api/v1/admin/groups", AdminAction::ReadDirectory),
+    ("POST", "/api/v1/admin/groups", AdminAction::ManageGroups),
+    (
+        "GET",
+        "/api/v1/admin/groups/{id}",
+        AdminAction::ReadDirectory,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/groups/{id}",
+        AdminAction::ManageGroups,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/groups/{id}",
+        AdminAction::ManageGroups,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/groups/{id}/members",
+        AdminAction::ReadDirectory,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/groups/{id}/members",
+        AdminAction::ManageGroups,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/groups/{id}/members/{member_id}",
+        AdminAction::ManageGroups,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/test-message",
+        AdminAction::SendTestMessage,
+    ),
+    ("GET", "/api/v1/admin/audit", AdminAction::ReadAudit),
+    (
+        "GET",
+        "/api/v1/admin/reports/registration",
+        AdminAction::ReadReports,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/reports/activity",
+        AdminAction::ReadReports,
+    ),
+    ("GET", "/api/v1/admin/tokens", AdminAction::ManageTokens),
+    ("POST", "/api/v1/admin/tokens", AdminAction::ManageTokens),
+    (
+        "DELETE",
+        "/api/v1/admin/tokens/{id}",
+        AdminAction::ManageTokens,
+    ),
+];
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sspr_<id>_<secret>")
+                    .description(Some(
+                        "An API token (`sspr token create`, or POST /api/v1/admin/tokens).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "sspr_session",
+                "An administrator's session (POST /api/v1/session); `__Host-sspr_session` over https.",
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sspr",
+        description = "Self-service password reset: the JSON API. Admin routes take an admin session or `Authorization: Bearer <api token>`; errors are `{error, message, support_code}`.",
+    ),
+    paths(
+        api_admin_policy::get,
+        api_admin_policy::put,
+        api_password::get_policy,
+        api_password::put_policy,
+        api_admin_directory::status,
+        api_admin_directory::sync,
+        api_admin_users::list,
+        api_admin_users::create,
+        api_admin_users::show,
+        api_admin_users::update,
+        api_admin_users::delete,
+        api_admin_actions::unlock,
+        api_admin_actions::set_password,
+        api_admin_actions::require_registration,
+        api_admin_actions::revoke_sessions,
+        api_admin_actions::test_message,
+        api_admin_groups::list,
+        api_admin_groups::create,
+        api_admin_groups::show,
+        api_admin_groups::update,
+        api_admin_groups::delete,
+        api_admin_groups::members,
+        api_admin_groups::add_member,
+        api_admin_groups::remove_member,
+        api_admin_audit::list,
+        api_admin_reports::registration,
+        api_admin_reports::activity,
+        api_admin_tokens::list,
+        api_admin_tokens::create,
+        api_admin_tokens::revoke,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Security),
+    tags((name = "admin", description = "Administration (SPEC §9.1)")),
+)]
+pub struct ApiDoc;
+
+static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    serde_json::to_value(&doc).unwrap_or_default()
+});
+
+/// The document as JSON (built once).
+pub fn document() -> &'static serde_json::Value {
+    &DOCUMENT
+}
+
+pub async fn serve() -> impl IntoResponse {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_admin_route_is_documented_with_its_method_and_security() {
+        let doc = document();
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+        let paths = doc["paths"].as_object().expect("paths");
+        for (method, path, _) in ADMIN_ROUTES {
+            let op = paths
+                .get(*path)
+                .and_then(|p| p.get(method.to_ascii_lowercase()))
+                .unwrap_or_else(|| panic!("{method} {path} is not in the OpenAPI document"));
+            assert!(
+                op["security"].to_string().contains("bearer"),
+                "{method} {path} names the bearer scheme"
+            );
+            assert!(op["responses"].get("401").is_some(), "{method} {path}: 401");
+        }
+        // And nothing documented under /admin that the table (and so the router) lacks.
+        for (path, item) in paths.iter().filter(|(p, _)| p.contains("/admin/")) {
+            for method in item.as_object().unwrap().keys() {
+                assert!(
+                    ADMIN_ROUTES
+                        .iter()
+                        .any(|(m, p, _)| p == path && m.eq_ignore_ascii_case(method)),
+                    "{method} {path} is documented but not in ADMIN_ROUTES"
+                );
+            }
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+}
