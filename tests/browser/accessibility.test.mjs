@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url);
 const AXE_SOURCE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 const ADMIN_SECTIONS = [
   'properties', 'methods', 'registration', 'notifications', 'customisation', 'onprem',
-  'protection',
+  'protection', 'users', 'groups', 'audit', 'insights', 'tokens',
 ];
 
 let browser;
@@ -113,6 +113,15 @@ test('admin portal pages have no serious or critical axe violations', TEST_TIMEO
       await page.goto(`/admin/${section}`);
       await check(page, `/admin/${section}`, found);
     }
+    // A user's and a group's own pages.
+    await page.goto('/admin/users?q=mary');
+    await page.locator('#users a').first().click();
+    await page.waitForURL(/\/admin\/users\/[0-9a-f-]+$/);
+    await check(page, 'a user\'s page', found);
+    await page.goto('/admin/groups');
+    await page.locator('#groups a').first().click();
+    await page.waitForURL(/\/admin\/groups\/[0-9a-f-]+$/);
+    await check(page, 'a group\'s page', found);
     await page.goto('/admin/properties?lng=fr');
     await check(page, '/admin/properties?lng=fr', found);
   } finally {

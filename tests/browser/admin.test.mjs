@@ -4,6 +4,7 @@
 // the end (the other tests rely on the demo's settings), and the restore is checked too.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { bodyText, launch, newMessageTo, openPage, outboxIds } from './lib.mjs';
 
 const TEST_TIMEOUT = { timeout: 240_000 };
@@ -166,3 +167,37 @@ test('the admin portal is closed to people without an admin role', TEST_TIMEOUT,
 
 
 
+
+test('an administrator views the registration report and exports the audit log', TEST_TIMEOUT, async () => {
+  const { context, page, assertNoProblems } = await openPage(browser);
+  try {
+    await adminSignIn(page);
+    await page.locator('nav.admin-nav a[href="/admin/insights"]').click();
+    await page.waitForURL(/\/admin\/insights$/);
+    const tiles = await page.locator('#registration-summary').innerText();
+    assert.match(tiles, /Registered\s+\d+/);
+    assert.equal(await page.locator('svg#chart-methods').count(), 1, 'the chart is drawn');
+    assert.equal(await page.locator('svg#chart-activity').count(), 1);
+    const mary = page.locator('#registration tr', { hasText: 'mary' });
+    assert.match(await mary.innerText(), /yes/, 'mary is registered');
+
+    // The audit log, filtered to the portal's own policy changes, downloaded as CSV.
+    await page.goto('/admin/audit');
+    await page.locator('#f-type').selectOption('Self-service password reset policy changes');
+    await Promise.all([page.waitForURL(/type=/), page.locator('#audit-filter button').click()]);
+    assert.ok(await page.locator('#audit tbody tr').count() >= 1, 'the admin journey left records');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('#export-csv').click(),
+    ]);
+    const csv = await readFile(await download.path(), 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    assert.match(lines[0], /event_type/, 'a header line');
+    assert.ok(lines.length >= 2, 'and records');
+    assert.ok(lines.slice(1).every((l) => l.includes('Self-service password reset policy changes')),
+      'only the filtered event');
+    assertNoProblems();
+  } finally {
+    await context.close();
+  }
+});

@@ -147,6 +147,14 @@ impl AdminAuth {
 
     /// The JSON problem for an error of an admin use case.
     pub fn admin_error(&self, e: AdminError) -> ApiError {
+        admin_problem(&self.ctx, e)
+    }
+}
+
+/// The problem (status, code, message) for an error of an admin use case: what the API
+/// answers and what the portal's pages show.
+pub fn admin_problem(ctx: &RequestContext, e: AdminError) -> ApiError {
+    {
         let err = match e {
             AdminError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             AdminError::Invalid(fields) => {
@@ -197,6 +205,6 @@ impl AdminAuth {
             AdminError::Hash(h) => ApiError::from(h),
             AdminError::Store(s) => ApiError::from(s),
         };
-        err.support(&self.ctx.support_code)
+        err.support(&ctx.support_code)
     }
 }

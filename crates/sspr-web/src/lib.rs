@@ -3,8 +3,8 @@
 //! headers, CSRF, body limits, metrics).
 
 pub mod admin_auth;
-pub mod csv_export;
 pub mod charts;
+pub mod csv_export;
 pub mod error;
 pub mod i18n;
 pub mod middleware;

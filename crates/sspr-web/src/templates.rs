@@ -96,6 +96,38 @@ const PAGES: &[(&str, &str)] = &[
         "admin_protection.html",
         include_str!("../templates/admin_protection.html"),
     ),
+    (
+        "admin_errors.html",
+        include_str!("../templates/admin_errors.html"),
+    ),
+    (
+        "admin_users.html",
+        include_str!("../templates/admin_users.html"),
+    ),
+    (
+        "admin_user.html",
+        include_str!("../templates/admin_user.html"),
+    ),
+    (
+        "admin_groups.html",
+        include_str!("../templates/admin_groups.html"),
+    ),
+    (
+        "admin_group.html",
+        include_str!("../templates/admin_group.html"),
+    ),
+    (
+        "admin_audit.html",
+        include_str!("../templates/admin_audit.html"),
+    ),
+    (
+        "admin_insights.html",
+        include_str!("../templates/admin_insights.html"),
+    ),
+    (
+        "admin_tokens.html",
+        include_str!("../templates/admin_tokens.html"),
+    ),
 ];
 
 impl Templates {
@@ -160,6 +192,8 @@ mod tests {
             include_str!("routes/admin_pages/mod.rs"),
             include_str!("routes/admin_pages/signin.rs"),
             include_str!("routes/admin_pages/settings.rs"),
+            include_str!("routes/admin_pages/people.rs"),
+            include_str!("routes/admin_pages/reports.rs"),
         ]);
         let catalogue = Catalogue::new();
         let mut used = 0;

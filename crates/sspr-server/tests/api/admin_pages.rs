@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, client, spawn_app};
 const ADMIN_PASSWORD: &str = "Tangerine-Bicycle-Orbit-43";
 
 /// A client signed in through the portal's own sign-in as a new admin holding `role`.
-async fn portal_client(app: &TestApp, name: &str, role: AdminRole) -> reqwest::Client {
+pub(crate) async fn portal_client(app: &TestApp, name: &str, role: AdminRole) -> reqwest::Client {
     let admin = app.add_admin(name, ADMIN_PASSWORD).await;
     if role != AdminRole::GlobalAdmin {
         let update = sspr_core::ports::ProfileUpdate {
@@ -51,12 +51,16 @@ async fn portal_client(app: &TestApp, name: &str, role: AdminRole) -> reqwest::C
     c
 }
 
-async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {
+pub(crate) async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {
     let r = c.get(url).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
 
-async fn submit(c: &reqwest::Client, url: String, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(
+    c: &reqwest::Client,
+    url: String,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     c.post(url).form(form).send().await.unwrap()
 }
 

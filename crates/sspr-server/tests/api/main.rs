@@ -1,8 +1,9 @@
 //! Black-box tests of the `sspr` server and CLI: the real router on a real port with a fresh
 //! SQLite database per test, a frozen clock, and the real binary for CLI and signal tests.
 
-mod admin_pages;
 mod admin_api;
+mod admin_pages;
+mod admin_portal;
 mod admin_roles;
 mod cli;
 mod demo;

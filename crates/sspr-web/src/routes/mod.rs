@@ -111,6 +111,33 @@ pub fn router(state: AppState) -> Result<Router, String> {
         )
         .route("/admin/onprem/sync", post(admin_pages::sync_now))
         .route(
+            "/admin/users",
+            get(admin_pages::users).post(admin_pages::create_user),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(admin_pages::user_detail).post(admin_pages::update_user),
+        )
+        .route("/admin/users/{id}/{action}", post(admin_pages::user_action))
+        .route(
+            "/admin/groups",
+            get(admin_pages::groups).post(admin_pages::create_group),
+        )
+        .route("/admin/groups/{id}", get(admin_pages::group_detail))
+        .route(
+            "/admin/groups/{id}/{action}",
+            post(admin_pages::group_action),
+        )
+        .route("/admin/audit", get(admin_pages::audit))
+        .route("/admin/audit/{file}", get(admin_pages::audit_export))
+        .route("/admin/insights", get(admin_pages::insights))
+        .route("/admin/insights/{file}", get(admin_pages::insights_export))
+        .route(
+            "/admin/tokens",
+            get(admin_pages::tokens).post(admin_pages::create_token),
+        )
+        .route("/admin/tokens/{id}/revoke", post(admin_pages::revoke_token))
+        .route(
             "/admin/{section}",
             get(admin_pages::section_page).post(admin_pages::section_submit),
         )

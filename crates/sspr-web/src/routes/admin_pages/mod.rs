@@ -4,6 +4,8 @@
 //! audited (old and new values, the acting admin) in exactly the same way.
 
 mod form;
+mod people;
+mod reports;
 mod settings;
 mod signin;
 
@@ -18,6 +20,13 @@ use crate::middleware::RequestContext;
 use crate::routes::pages::{error_page, render, tr};
 use crate::session::CurrentUser;
 
+pub(crate) use people::{
+    create_group, create_user, group_action, group_detail, groups, update_user, user_action,
+    user_detail, users,
+};
+pub(crate) use reports::{
+    audit, audit_export, create_token, insights, insights_export, revoke_token, tokens,
+};
 pub(crate) use settings::{section_page, section_submit, sync_now};
 pub(crate) use signin::{signin_form, signin_submit};
 
@@ -32,6 +41,9 @@ const SECTIONS: &[&str] = &[
     "onprem",
     "protection",
 ];
+
+/// The portal's other pages, after the settings in the navigation.
+const PAGES: &[&str] = &["users", "groups", "audit", "insights", "tokens"];
 
 /// The signed-in administrator of a portal request, or the response that sends anyone else
 /// away: to the admin sign-in when there is no session, a 403 page for a user without roles.
@@ -77,6 +89,7 @@ pub(crate) fn render_admin(
 ) -> Response {
     let nav: Vec<Value> = SECTIONS
         .iter()
+        .chain(PAGES)
         .map(|s| {
             context! {
                 slug => *s,
