@@ -89,6 +89,8 @@ healthy || die "sspr serve did not become healthy"
 
 log "st run against $BASE (admin routes, $MAX_EXAMPLES examples per operation)"
 SECONDS=0
+# From the scratch directory: schemathesis writes its own files (.schemathesis/) where it runs.
+cd "$WORK"
 # The token is a global admin's: schemathesis may create, change and delete users, groups
 # and tokens in this throwaway database. The stateful phase follows the document's links
 # (create a user or group, then act on it). Only the admin routes are fuzzed; the reset flow

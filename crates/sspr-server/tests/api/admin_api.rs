@@ -792,6 +792,53 @@ async fn reports_show_registration_and_activity() {
         "{csv}"
     );
 
+    // Selected enablement: only members of the target group (nested) are enabled.
+    let bob = app.add_user("bob", "Tangerine-Bicycle-Orbit-43").await;
+    let e = AuditEvent::new("t", Outcome::Success);
+    let new_group = |name: &str| sspr_core::NewGroup {
+        id: sspr_core::GroupId::new(),
+        name: sspr_core::GroupName::parse(name).unwrap(),
+        description: String::new(),
+    };
+    let staff = app
+        .store
+        .create_group(&new_group("Staff"), &e)
+        .await
+        .unwrap();
+    let devs = app
+        .store
+        .create_group(&new_group("Devs"), &e)
+        .await
+        .unwrap();
+    app.store
+        .add_member(staff.id, sspr_core::ports::Member::Group(devs.id), &e)
+        .await
+        .unwrap();
+    app.store
+        .add_member(devs.id, sspr_core::ports::Member::User(bob.id), &e)
+        .await
+        .unwrap();
+    policy.enablement = sspr_core::Enablement::Selected;
+    policy.target_group = Some(staff.id);
+    app.store.put_policy(&policy, &e).await.unwrap();
+    let (_, report) = send(
+        http.get(app.url("/api/v1/admin/reports/registration"))
+            .bearer_auth(&t),
+    )
+    .await;
+    let enabled: Vec<(&str, bool)> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["username"].as_str().unwrap(),
+                u["enabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(enabled, [("ada", false), ("bob", true)]);
+
     // One self-service reset recorded the way the reset flow records it.
     let flow = uuid::Uuid::new_v4();
     for (event, d) in [
