@@ -913,3 +913,28 @@ async fn the_openapi_document_is_served_and_covers_every_admin_route() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn the_last_global_admin_stays() {
+    let app = spawn_app().await;
+    let root = app.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;
+    let t = token(&app, AdminRole::GlobalAdmin).await;
+    let http = client();
+    let url = app.url(&format!("/api/v1/admin/users/{}", root.id));
+    for change in [json!({"roles": []}), json!({"enabled": false})] {
+        let (status, body) = send(http.patch(&url).bearer_auth(&t).json(&change)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{change}: {body}");
+    }
+    let r = http.delete(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // With a second global admin, the first may step down.
+    app.add_admin("deputy", "Tangerine-Bicycle-Orbit-43").await;
+    let (status, body) = send(
+        http.patch(&url)
+            .bearer_auth(&t)
+            .json(&json!({"roles": ["reports_reader"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["roles"], json!(["reports_reader"]));
+}
