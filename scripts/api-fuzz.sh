@@ -12,7 +12,8 @@
 #
 # Knobs:
 #   SSPR_FUZZ_VENV          the virtualenv with schemathesis (default: target/fuzz-venv, kept)
-#   SSPR_FUZZ_MAX_EXAMPLES  examples per operation and phase (default 25: about a minute)
+#   SSPR_FUZZ_MAX_EXAMPLES  examples per operation and phase (default 25: under a minute)
+#   SSPR_FUZZ_KEEP          set: keep the scratch directory (database, server log) even on success
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,7 +47,7 @@ cleanup() {
     kill -TERM "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
   fi
-  if ((rc == 0)); then
+  if ((rc == 0)) && [[ -z ${SSPR_FUZZ_KEEP:-} ]]; then
     rm -rf "$WORK"
   else
     log "kept $WORK (server log: $WORK/server.log)"
@@ -88,17 +89,26 @@ healthy || die "sspr serve did not become healthy"
 
 log "st run against $BASE (admin routes, $MAX_EXAMPLES examples per operation)"
 SECONDS=0
+# From the scratch directory: schemathesis writes its own files (.schemathesis/) where it runs.
+cd "$WORK"
 # The token is a global admin's: schemathesis may create, change and delete users, groups
-# and tokens in this throwaway database. Only the admin routes are fuzzed; the reset flow
+# and tokens in this throwaway database. The stateful phase follows the document's links
+# (create a user or group, then act on it). Only the admin routes are fuzzed; the reset flow
 # has its own tests.
 "$VENV/bin/st" run "$BASE/api/v1/openapi.json" \
   --url "$BASE" \
   --header "Authorization: Bearer $TOKEN" \
   --include-path-regex '^/api/v1/admin/' \
   --checks not_a_server_error,response_schema_conformance \
-  --phases examples,coverage,fuzzing \
+  --phases examples,coverage,fuzzing,stateful \
   --max-examples "$MAX_EXAMPLES" \
   --request-timeout 10 \
   --seed 1 \
   --no-color
+# A run whose token stopped working part-way tested little: fail it rather than pass quietly.
+"$VENV/bin/python" - "$BASE/api/v1/admin/users" "$TOKEN" <<'PY' || die "the fuzzing token no longer works at the end of the run"
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+urllib.request.urlopen(req, timeout=5)
+PY
 log "schemathesis found nothing in ${SECONDS} s"

@@ -343,6 +343,13 @@ pub trait Store: DirectorySyncStore + Send + Sync {
     /// kept apart from the records so that removing the newest rows is detectable.
     async fn audit_head(&self) -> Result<(i64, String), StoreError>;
 
+    /// The kinds of every user's verified methods, in one query (reports over all users).
+    async fn verified_method_kinds(
+        &self,
+    ) -> Result<HashMap<UserId, std::collections::BTreeSet<crate::MethodType>>, StoreError>;
+    /// Every user's direct groups, in one query (reports over all users).
+    async fn user_groups(&self) -> Result<HashMap<UserId, Vec<GroupId>>, StoreError>;
+
     /// Records matching `filter`, newest first, with the number of all matching records.
     async fn query_audit(
         &self,

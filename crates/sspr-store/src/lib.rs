@@ -24,6 +24,7 @@ mod groups;
 mod methods;
 mod outbox;
 mod policy;
+mod report_queries;
 mod rows;
 mod sessions;
 mod throttle;
@@ -277,6 +278,17 @@ impl Store for SqlStore {
 
     async fn delete_group(&self, id: GroupId, audit: &AuditEvent) -> Result<bool, StoreError> {
         self.delete_group_impl(id, audit).await
+    }
+
+    async fn verified_method_kinds(
+        &self,
+    ) -> Result<HashMap<UserId, std::collections::BTreeSet<sspr_core::MethodType>>, StoreError>
+    {
+        self.verified_method_kinds_impl().await
+    }
+
+    async fn user_groups(&self) -> Result<HashMap<UserId, Vec<GroupId>>, StoreError> {
+        self.user_groups_impl().await
     }
 
     async fn query_audit(

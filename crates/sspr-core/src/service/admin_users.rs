@@ -326,6 +326,32 @@ pub struct AdminUsers<'a> {
 }
 
 impl AdminUsers<'_> {
+    /// Refuses a change that would leave no enabled global administrator: nobody could then
+    /// change the policy or make tokens through the API (only the CLI could repair it).
+    async fn keep_a_global_admin(&self, user: &User, remains: bool) -> Result<(), AdminError> {
+        let is_one = user.enabled && user.roles.contains(&AdminRole::GlobalAdmin);
+        if !is_one || remains {
+            return Ok(());
+        }
+        const PAGE: u32 = 500;
+        let mut offset = 0;
+        loop {
+            let users = self.store.list_users(None, offset, PAGE).await?;
+            if users
+                .iter()
+                .any(|u| u.id != user.id && u.enabled && u.roles.contains(&AdminRole::GlobalAdmin))
+            {
+                return Ok(());
+            }
+            if users.len() < PAGE as usize {
+                return Err(AdminError::Store(StoreError::Conflict(
+                    "this is the last enabled global administrator; make another one first".into(),
+                )));
+            }
+            offset += PAGE;
+        }
+    }
+
     /// Creates a cloud-only user, with an initial password when one is given.
     pub async fn create(
         &self,
@@ -390,6 +416,11 @@ impl AdminUsers<'_> {
             ));
         }
         let update = apply_patch(user, patch)?;
+        self.keep_a_global_admin(
+            user,
+            update.enabled && update.roles.contains(&AdminRole::GlobalAdmin),
+        )
+        .await?;
         let mut changed = Vec::new();
         let mut note = |name: &str, differs: bool| {
             if differs {
@@ -440,6 +471,7 @@ impl AdminUsers<'_> {
                 "this user comes from the on-premises directory: delete or disable it there".into(),
             ));
         }
+        self.keep_a_global_admin(user, false).await?;
         let audit = caller.audit(
             events::DELETE_USER,
             Outcome::Success,

@@ -219,38 +219,33 @@ pub fn activity(records: &[AuditRecord]) -> Vec<DayActivity> {
 // ---------------------------------------------------------------------------------------------
 // Loaders
 
-/// Every user's registration row, in username order. Reads users a page at a time.
+/// Every user's registration row, in username order. Users are read a page at a time; the
+/// methods and memberships of all users come in one query each, not one per user.
 pub async fn registration_report(
     store: &dyn Store,
     now: OffsetDateTime,
 ) -> Result<Vec<RegistrationRow>, StoreError> {
     const PAGE: u32 = 500;
     let policy = store.policy().await?;
-    let parents: HashMap<GroupId, Vec<GroupId>> = match policy.target_group {
-        Some(_) => store.group_parents().await?,
-        None => HashMap::new(),
+    let (parents, memberships): (
+        HashMap<GroupId, Vec<GroupId>>,
+        HashMap<UserId, Vec<GroupId>>,
+    ) = match policy.target_group {
+        Some(_) => (store.group_parents().await?, store.user_groups().await?),
+        None => Default::default(),
     };
+    let verified = store.verified_method_kinds().await?;
     let mut rows = Vec::new();
     let mut offset = 0;
     loop {
         let users = store.list_users(None, offset, PAGE).await?;
         for user in &users {
-            let in_target_group = match policy.target_group {
-                Some(target) => {
-                    let direct = store.groups_of_user(user.id).await?;
-                    is_transitive_member(&direct, &parents, target)
-                }
-                None => false,
-            };
+            let in_target_group = policy.target_group.is_some_and(|target| {
+                let direct = memberships.get(&user.id).map_or(&[][..], Vec::as_slice);
+                is_transitive_member(direct, &parents, target)
+            });
             let mut methods = prepopulated_methods(user);
-            methods.extend(
-                store
-                    .list_methods(user.id)
-                    .await?
-                    .into_iter()
-                    .filter(|m| m.is_verified())
-                    .map(|m| m.kind),
-            );
+            methods.extend(verified.get(&user.id).into_iter().flatten().copied());
             rows.push(registration_row(
                 &policy,
                 user,

@@ -792,6 +792,53 @@ async fn reports_show_registration_and_activity() {
         "{csv}"
     );
 
+    // Selected enablement: only members of the target group (nested) are enabled.
+    let bob = app.add_user("bob", "Tangerine-Bicycle-Orbit-43").await;
+    let e = AuditEvent::new("t", Outcome::Success);
+    let new_group = |name: &str| sspr_core::NewGroup {
+        id: sspr_core::GroupId::new(),
+        name: sspr_core::GroupName::parse(name).unwrap(),
+        description: String::new(),
+    };
+    let staff = app
+        .store
+        .create_group(&new_group("Staff"), &e)
+        .await
+        .unwrap();
+    let devs = app
+        .store
+        .create_group(&new_group("Devs"), &e)
+        .await
+        .unwrap();
+    app.store
+        .add_member(staff.id, sspr_core::ports::Member::Group(devs.id), &e)
+        .await
+        .unwrap();
+    app.store
+        .add_member(devs.id, sspr_core::ports::Member::User(bob.id), &e)
+        .await
+        .unwrap();
+    policy.enablement = sspr_core::Enablement::Selected;
+    policy.target_group = Some(staff.id);
+    app.store.put_policy(&policy, &e).await.unwrap();
+    let (_, report) = send(
+        http.get(app.url("/api/v1/admin/reports/registration"))
+            .bearer_auth(&t),
+    )
+    .await;
+    let enabled: Vec<(&str, bool)> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["username"].as_str().unwrap(),
+                u["enabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(enabled, [("ada", false), ("bob", true)]);
+
     // One self-service reset recorded the way the reset flow records it.
     let flow = uuid::Uuid::new_v4();
     for (event, d) in [
@@ -865,4 +912,29 @@ async fn the_openapi_document_is_served_and_covers_every_admin_route() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
     }
+}
+
+#[tokio::test]
+async fn the_last_global_admin_stays() {
+    let app = spawn_app().await;
+    let root = app.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;
+    let t = token(&app, AdminRole::GlobalAdmin).await;
+    let http = client();
+    let url = app.url(&format!("/api/v1/admin/users/{}", root.id));
+    for change in [json!({"roles": []}), json!({"enabled": false})] {
+        let (status, body) = send(http.patch(&url).bearer_auth(&t).json(&change)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{change}: {body}");
+    }
+    let r = http.delete(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // With a second global admin, the first may step down.
+    app.add_admin("deputy", "Tangerine-Bicycle-Orbit-43").await;
+    let (status, body) = send(
+        http.patch(&url)
+            .bearer_auth(&t)
+            .json(&json!({"roles": ["reports_reader"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["roles"], json!(["reports_reader"]));
 }

@@ -618,3 +618,67 @@ fn a_killed_import_leaves_the_previous_corpus_in_service() {
             .contains("2 distinct entries")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_commands_make_list_and_revoke_tokens_a_server_accepts() {
+    let env = Env::new();
+    let bad = env.err(&["token", "create", "--name", "x", "--role", "root"]);
+    assert!(bad.contains("unknown admin role"), "{bad}");
+    let plain = env.ok(&[
+        "token",
+        "create",
+        "--name",
+        "ci",
+        "--role",
+        "reports_reader",
+    ]);
+    let secret = plain.trim().to_owned();
+    assert!(secret.starts_with("sspr_"), "{plain}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "token",
+        "create",
+        "--name",
+        "ops",
+        "--role",
+        "global_admin",
+        "--expires-days",
+        "7",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(json["token"].as_str().unwrap().starts_with("sspr_"));
+    let list = env.ok(&["token", "list", "--json"]);
+    let tokens: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    assert!(
+        !list.contains(&secret[38..]),
+        "the list never shows a secret"
+    );
+
+    // A server on the same data accepts the token the CLI made …
+    let app = crate::helpers::spawn_app_in(
+        &env.dir.path().join("data"),
+        crate::helpers::Options::default(),
+    )
+    .await;
+    let users = app.url("/api/v1/admin/users");
+    let status = |r: reqwest::Response| r.status();
+    let r = crate::helpers::client()
+        .get(&users)
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(r), reqwest::StatusCode::OK);
+    // … until it is revoked.
+    let id = secret[5..37].to_owned();
+    assert!(env.ok(&["token", "revoke", &id]).contains("revoked"));
+    assert!(env.err(&["token", "revoke", &id]).contains("no live token"));
+    let r = crate::helpers::client()
+        .get(&users)
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(r), reqwest::StatusCode::UNAUTHORIZED);
+}

@@ -318,3 +318,96 @@ async fn a_directory_user_resets_through_the_flow_and_the_directory_policy_appli
     assert_eq!(body["reasons"][0]["rule"], "in_history", "{body}");
     assert_eq!(sign_in(new).await, 200);
 }
+
+/// An administrator acting on a directory-sourced user through the admin API: the password
+/// is written back to the directory (and binds there), directory-owned fields stay
+/// read-only, and sspr's own admin roles can still be given.
+#[tokio::test]
+async fn an_admin_sets_a_directory_users_password_through_the_api() {
+    let app = spawn_app_with(Options {
+        directory: Some(slapd()),
+        ..Default::default()
+    })
+    .await;
+    let token = crate::admin_roles::token(&app, sspr_core::AdminRole::GlobalAdmin).await;
+    let http = crate::helpers::client();
+    let res = http
+        .post(app.url("/api/v1/admin/directory/sync"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a token may sync");
+    // Leo is only the status probe of the shared slapd (its test write keeps his password):
+    // no other test binds as him.
+    let leo = app
+        .store
+        .find_user(&Username::parse("leo").unwrap())
+        .await
+        .unwrap()
+        .expect("synced");
+    let user_url = app.url(&format!("/api/v1/admin/users/{}", leo.id));
+
+    // sspr's own rules come first and refuse a weak password with their reasons.
+    let res = http
+        .post(format!("{user_url}/password"))
+        .bearer_auth(&token)
+        .json(&json!({"new_password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "password_policy", "{body}");
+
+    // A unique password each run: slapd keeps a history of three.
+    let new_password = format!(
+        "Marigold-Telescope-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let res = http
+        .post(format!("{user_url}/password"))
+        .bearer_auth(&token)
+        .json(&json!({"new_password": new_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let signed_in = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "leo", "password": new_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.status(),
+        200,
+        "the directory has the new password"
+    );
+
+    // Directory-owned fields are read-only here; sspr's roles are not.
+    let res = http
+        .patch(&user_url)
+        .bearer_auth(&token)
+        .json(&json!({"email": "elsewhere@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let res = http
+        .patch(&user_url)
+        .bearer_auth(&token)
+        .json(&json!({"roles": ["reports_reader"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = http
+        .delete(&user_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+}

@@ -18,6 +18,7 @@ conformance!(
     story_groups_are_renamed_and_deleted,
     story_audit_query_filters_and_pages,
     story_api_tokens_are_stored_hashed_and_revoked_once,
+    story_whole_population_reads_for_reports,
 );
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
@@ -417,4 +418,71 @@ async fn story_api_tokens_are_stored_hashed_and_revoked_once(store: SqlStore, db
         "bbbb-hash"
     );
     verify_chain(&store).await.unwrap();
+}
+
+async fn story_whole_population_reads_for_reports(store: SqlStore, _db: Db) {
+    let ada = store
+        .create_user(&new_user("ada"), &event(events::ADD_USER, "ada"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob"), &event(events::ADD_USER, "bob"))
+        .await
+        .unwrap();
+    let method = |user, kind, verified: bool| RegisteredMethod {
+        id: MethodId::new(),
+        user_id: user,
+        kind,
+        label: String::new(),
+        secret: None,
+        counter: 0,
+        verified_at: verified.then_some(NOW),
+        created_at: NOW,
+        last_used_at: None,
+    };
+    for m in [
+        method(ada.id, MethodType::AuthenticatorCode, true),
+        method(ada.id, MethodType::Passkey, true),
+        method(ada.id, MethodType::Passkey, true),
+        method(ada.id, MethodType::Email, false),
+        method(bob.id, MethodType::MobileSms, false),
+    ] {
+        store.add_method(&m, None).await.unwrap();
+    }
+    let kinds = store.verified_method_kinds().await.unwrap();
+    assert_eq!(
+        kinds[&ada.id],
+        [MethodType::AuthenticatorCode, MethodType::Passkey].into(),
+        "verified methods only, each kind once"
+    );
+    assert!(
+        !kinds.contains_key(&bob.id),
+        "an unverified method counts for nothing"
+    );
+
+    let staff = group(&store, "Staff").await;
+    let devs = group(&store, "Devs").await;
+    let e = event(events::ADD_MEMBER, "g");
+    store
+        .add_member(staff, Member::User(ada.id), &e)
+        .await
+        .unwrap();
+    store
+        .add_member(devs, Member::User(ada.id), &e)
+        .await
+        .unwrap();
+    store
+        .add_member(staff, Member::Group(devs), &e)
+        .await
+        .unwrap();
+    let groups = store.user_groups().await.unwrap();
+    let mut of_ada = groups[&ada.id].clone();
+    of_ada.sort();
+    let mut expected = vec![staff, devs];
+    expected.sort();
+    assert_eq!(
+        of_ada, expected,
+        "direct user memberships, not group-in-group edges"
+    );
+    assert!(!groups.contains_key(&bob.id));
 }

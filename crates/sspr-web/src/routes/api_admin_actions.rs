@@ -56,6 +56,9 @@ pub async fn unlock(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
+    /// The password rules apply (length, classes, banned and breached passwords, history);
+    /// the pattern describes passwords that pass them.
+    #[schema(pattern = "^Zq[a-z]{8}-Xv[a-z]{8}-[0-9]{4}$")]
     pub new_password: String,
 }
 

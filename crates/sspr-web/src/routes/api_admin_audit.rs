@@ -58,7 +58,8 @@ pub struct AuditView {
     pub outcome: String,
     pub reason: Option<String>,
     pub correlation_id: Option<String>,
-    #[schema(value_type = Object)]
+    /// Structured detail (old and new values, …); `null` when the event has none.
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
     pub hash: String,
 }

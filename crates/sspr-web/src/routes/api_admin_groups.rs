@@ -56,7 +56,13 @@ pub struct AddMember {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct NewGroupBody {
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 _-]*$"
+    )]
     name: String,
+    #[schema(max_length = 1024)]
     description: Option<String>,
 }
 
@@ -64,7 +70,13 @@ pub struct NewGroupBody {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct GroupPatchBody {
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 _-]*$"
+    )]
     name: Option<String>,
+    #[schema(max_length = 1024)]
     description: Option<String>,
 }
 

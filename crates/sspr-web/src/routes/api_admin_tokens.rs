@@ -22,9 +22,14 @@ use crate::routes::admin_common::{body, not_found};
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// What the token is for, e.g. "nightly report export".
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 _-]*$"
+    )]
     pub name: String,
     /// The one admin role the token acts with.
-    #[schema(value_type = String, example = "reports_reader")]
+    #[schema(value_type = crate::routes::api_admin_users::RoleName)]
     pub role: AdminRole,
     /// Days until it expires (1–3650); absent: until revoked.
     #[schema(minimum = 1, maximum = 3650)]

@@ -83,21 +83,49 @@ pub async fn list(
     }))
 }
 
-/// The request body of a new user (see `service::admin_users::NewUserRequest`).
+/// An admin role's name.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Documentation only: the handlers read `sspr_core::AdminRole`.
+pub enum RoleName {
+    GlobalAdmin,
+    PasswordAdmin,
+    HelpdeskAdmin,
+    UserAdmin,
+    ReportsReader,
+}
+
+/// The request body of a new user (see `service::admin_users::NewUserRequest`). The
+/// patterns describe values that are certainly accepted; the server's rules are the
+/// reference (usernames may also hold `' . - ! # ^ ~ @ +`).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // Documentation only: the handler reads `NewUserRequest`.
 pub struct NewUserBody {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9][a-z0-9_]*$")]
     username: String,
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 ]*$"
+    )]
     display_name: String,
+    #[schema(max_length = 64, pattern = "^[A-Za-z]+$")]
     first_name: Option<String>,
+    #[schema(max_length = 64, pattern = "^[A-Za-z]+$")]
     last_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     email: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     alternate_email: Option<String>,
+    /// International form, e.g. `+44 20 7946 0958`.
+    #[schema(pattern = "^\\+44 20 7946 0[0-9]{3}$")]
     mobile_phone: Option<String>,
+    #[schema(pattern = "^\\+44 20 7946 0[0-9]{3}$")]
     office_phone: Option<String>,
-    roles: Option<Vec<String>>,
+    roles: Option<Vec<RoleName>>,
     enabled: Option<bool>,
     /// An initial password (the password policy applies).
+    #[schema(max_length = 256)]
     password: Option<String>,
 }
 
@@ -105,14 +133,25 @@ pub struct NewUserBody {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // Documentation only: the handler reads `UserPatch`.
 pub struct UserPatchBody {
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9 ]*$"
+    )]
     display_name: Option<String>,
+    #[schema(max_length = 64, pattern = "^[A-Za-z]+$")]
     first_name: Option<String>,
+    #[schema(max_length = 64, pattern = "^[A-Za-z]+$")]
     last_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     email: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     alternate_email: Option<String>,
+    #[schema(pattern = "^\\+44 20 7946 0[0-9]{3}$")]
     mobile_phone: Option<String>,
+    #[schema(pattern = "^\\+44 20 7946 0[0-9]{3}$")]
     office_phone: Option<String>,
-    roles: Option<Vec<String>>,
+    roles: Option<Vec<RoleName>>,
     enabled: Option<bool>,
 }
 

@@ -254,8 +254,72 @@ pub struct ApiDoc;
 static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    serde_json::to_value(&doc).unwrap_or_default()
+    let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+    name_operations(&mut doc);
+    link_created_resources(&mut doc);
+    doc
 });
+
+/// utoipa names an operation after its handler, and several handlers share a name (`list`,
+/// `create`…); operation ids must be unique, so each is named after its method and path
+/// instead: `get_admin_users_id`.
+fn name_operations(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let name: String = path
+                .trim_start_matches("/api/v1/")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let name = name.replace("__", "_");
+            op["operationId"] = serde_json::json!(format!("{method}_{}", name.trim_matches('_')));
+        }
+    }
+}
+
+/// OpenAPI links from "create" to what acts on the created resource, so a stateful client
+/// (schemathesis's stateful phase) can walk create → read → change → act → delete.
+fn link_created_resources(doc: &mut serde_json::Value) {
+    let links = |targets: &[&str]| -> serde_json::Value {
+        targets
+            .iter()
+            .map(|op| {
+                (
+                    (*op).to_owned(),
+                    serde_json::json!({
+                        "operationId": op,
+                        "parameters": {"id": "$response.body#/id"},
+                    }),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    doc["paths"]["/api/v1/admin/users"]["post"]["responses"]["201"]["links"] = links(&[
+        "get_admin_users_id",
+        "patch_admin_users_id",
+        "delete_admin_users_id",
+        "post_admin_users_id_password",
+        "post_admin_users_id_unlock",
+        "post_admin_users_id_require_registration",
+        "post_admin_users_id_revoke_sessions",
+    ]);
+    doc["paths"]["/api/v1/admin/groups"]["post"]["responses"]["201"]["links"] = links(&[
+        "get_admin_groups_id",
+        "patch_admin_groups_id",
+        "delete_admin_groups_id",
+        "get_admin_groups_id_members",
+        "post_admin_groups_id_members",
+    ]);
+    doc["paths"]["/api/v1/admin/tokens"]["post"]["responses"]["201"]["links"] =
+        links(&["delete_admin_tokens_id"]);
+}
 
 /// The document as JSON (built once).
 pub fn document() -> &'static serde_json::Value {
@@ -301,5 +365,26 @@ mod tests {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
+        // Operation ids are unique, and every link names one that exists.
+        let mut ids = std::collections::BTreeSet::new();
+        for item in paths.values() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().unwrap().to_owned();
+                assert!(ids.insert(id.clone()), "duplicate operationId {id}");
+            }
+        }
+        let mut links = 0;
+        for item in paths.values() {
+            for op in item.as_object().unwrap().values() {
+                for response in op["responses"].as_object().unwrap().values() {
+                    for link in response["links"].as_object().into_iter().flatten() {
+                        let target = link.1["operationId"].as_str().unwrap();
+                        assert!(ids.contains(target), "link to unknown {target}");
+                        links += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(links, 13);
     }
 }
