@@ -399,3 +399,42 @@ async fn a_foreign_site_cannot_submit_the_forms() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.store.policy().await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn a_global_admin_sends_a_test_message_from_the_portal() {
+    let app = spawn_app().await;
+    let c = portal_client(&app, "gina", AdminRole::GlobalAdmin).await;
+    let r = submit(
+        &c,
+        app.url("/admin/notifications/test"),
+        &[("channel", "email"), ("to", "check@example.org")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let outbox = app.store.recent_outbox(10).await.unwrap();
+    assert!(outbox.iter().any(|m| m.recipient == "check@example.org"));
+    let (_, body) = page(&c, app.url(r.headers()["location"].to_str().unwrap())).await;
+    assert!(
+        body.contains("check@example.org"),
+        "the page says where it went"
+    );
+
+    let r = submit(
+        &c,
+        app.url("/admin/notifications/test"),
+        &[("channel", "sms"), ("to", "not a number")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let reader = portal_client(&app, "rita", AdminRole::ReportsReader).await;
+    let r = submit(
+        &reader,
+        app.url("/admin/notifications/test"),
+        &[("channel", "email"), ("to", "x@example.org")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let outbox = app.store.recent_outbox(10).await.unwrap();
+    assert!(!outbox.iter().any(|m| m.recipient == "x@example.org"));
+}

@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
             get(admin_pages::signin_form).post(admin_pages::signin_submit),
         )
         .route("/admin/onprem/sync", post(admin_pages::sync_now))
+        .route("/admin/notifications/test", post(admin_pages::test_message))
         .route(
             "/admin/users",
             get(admin_pages::users).post(admin_pages::create_user),

@@ -27,7 +27,7 @@ pub(crate) use people::{
 pub(crate) use reports::{
     audit, audit_export, create_token, insights, insights_export, revoke_token, tokens,
 };
-pub(crate) use settings::{section_page, section_submit, sync_now};
+pub(crate) use settings::{section_page, section_submit, sync_now, test_message};
 pub(crate) use signin::{signin_form, signin_submit};
 
 /// The portal's sections in the order of its navigation (their slugs are the URL paths

@@ -23,8 +23,10 @@ use sspr_core::{
 use super::form::FormFields;
 use super::{SECTIONS, admin_user, may_change_settings, render_admin};
 use crate::AppState;
+use crate::admin_auth::AdminAuth;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
+use crate::routes::api_admin_actions::{self, TestChannel, TestMessage};
 use crate::routes::pages::{error_page, method_labels, tr, trf};
 use crate::session::CurrentUser;
 
@@ -39,6 +41,8 @@ pub struct PageQuery {
     group_q: Option<String>,
     /// The result of "sync now" on the on-premises page.
     synced: Option<String>,
+    /// A test message was queued (to this address).
+    tested: Option<String>,
 }
 
 /// What a section's form proposes: the whole SSPR policy and password policy with the
@@ -71,15 +75,16 @@ pub async fn section_page(
         Ok(p) => p,
         Err(e) => return error_page(&state, &ctx, e.support(&ctx.support_code)),
     };
-    let notice = match (q.saved, q.synced.as_deref()) {
-        (Some(0), _) => Some(tr(&state, &ctx, "admin.saved_nothing")),
-        (Some(n), _) => Some(trf(
+    let notice = match (q.saved, q.synced.as_deref(), q.tested.as_deref()) {
+        (Some(0), _, _) => Some(tr(&state, &ctx, "admin.saved_nothing")),
+        (Some(n), _, _) => Some(trf(
             &state,
             &ctx,
             "admin.saved",
             &[("count", &n.to_string())],
         )),
-        (None, Some(s)) => Some(trf(&state, &ctx, "admin.synced", &[("summary", s)])),
+        (None, Some(s), _) => Some(trf(&state, &ctx, "admin.synced", &[("summary", s)])),
+        (None, None, Some(to)) => Some(trf(&state, &ctx, "admin.test_queued", &[("to", to)])),
         _ => None,
     };
     let proposal = Proposal {
@@ -196,6 +201,40 @@ pub async fn sync_now(
             &ctx,
             ApiError::directory(&e).support(&ctx.support_code),
         ),
+    }
+}
+
+/// `POST /admin/notifications/test`: a test message through the configured delivery, by the
+/// same handler as `POST /api/v1/admin/test-message` (global administrators; fixed text).
+pub async fn test_message(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: Result<AdminAuth, Response>,
+    body: Bytes,
+) -> Response {
+    let auth = match auth {
+        Ok(a) => a,
+        Err(_) => return Redirect::to("/admin/signin").into_response(),
+    };
+    let form = FormFields::parse(&body);
+    let channel = match form.text("channel") {
+        "sms" => TestChannel::Sms,
+        "voice" => TestChannel::Voice,
+        _ => TestChannel::Email,
+    };
+    let to = form.text("to").to_owned();
+    let request = Ok(axum::Json(TestMessage {
+        channel,
+        to: to.clone(),
+    }));
+    match api_admin_actions::test_message(State(state.clone()), auth, request).await {
+        Ok(_) => {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("tested", &to)
+                .finish();
+            Redirect::to(&format!("/admin/notifications?{query}")).into_response()
+        }
+        Err(e) => error_page(&state, &ctx, e),
     }
 }
 
