@@ -19,7 +19,7 @@ use crate::routes::admin_common::{Paging, parse_time, query, wants_csv};
 use crate::routes::openapi::Problem;
 
 /// The most records one CSV export holds (page through `page` for more).
-const CSV_MAX: u32 = 10_000;
+pub(crate) const CSV_MAX: u32 = 10_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -111,9 +111,21 @@ pub async fn list(
     headers: HeaderMap,
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth.require(AdminAction::ReadAudit)?;
     let q = query(&auth, q)?;
     let csv = wants_csv(&headers);
+    answer(&state, &auth, q, csv, Paging::MAX).await
+}
+
+/// The records matching `q`, as CSV or as a JSON page of at most `json_max` records (the API
+/// pages by 200; the portal's JSON download takes as many as a CSV).
+pub(crate) async fn answer(
+    state: &AppState,
+    auth: &AdminAuth,
+    q: AuditQuery,
+    csv: bool,
+    json_max: u32,
+) -> Result<Response, ApiError> {
+    auth.require(AdminAction::ReadAudit)?;
     let outcome = match q
         .outcome
         .as_deref()
@@ -121,30 +133,28 @@ pub async fn list(
         .filter(|s| !s.is_empty())
     {
         None => None,
-        Some(o) => {
-            Some(Outcome::parse(o).ok_or_else(|| bad(&auth, "outcome: success or failure"))?)
-        }
+        Some(o) => Some(Outcome::parse(o).ok_or_else(|| bad(auth, "outcome: success or failure"))?),
     };
     let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let filter = AuditFilter {
-        from: parse_time(&auth, "from", q.from.as_deref())?,
-        to: parse_time(&auth, "to", q.to.as_deref())?,
+        from: parse_time(auth, "from", q.from.as_deref())?,
+        to: parse_time(auth, "to", q.to.as_deref())?,
         event_type: text(q.event_type),
         user: text(q.user),
         outcome,
     };
-    let max = if csv { CSV_MAX } else { Paging::MAX };
+    let max = if csv { CSV_MAX } else { json_max };
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(if csv { CSV_MAX } else { 50 });
     if page == 0 || per_page == 0 || per_page > max {
         return Err(bad(
-            &auth,
+            auth,
             &format!("page starts at 1; per_page is between 1 and {max}"),
         ));
     }
     let offset = (page - 1)
         .checked_mul(per_page)
-        .ok_or_else(|| bad(&auth, "page is too large"))?;
+        .ok_or_else(|| bad(auth, "page is too large"))?;
     let found = state
         .store
         .query_audit(&filter, offset, per_page)

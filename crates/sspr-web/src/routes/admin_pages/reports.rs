@@ -245,8 +245,12 @@ pub async fn audit_export(
             ));
         }
     };
-    let mut res = api_admin_audit::list(State(state), auth, accepting(kind), q).await?;
-    if kind == "application/json" {
+    let q = q
+        .map(|Query(q)| q)
+        .map_err(|r| bad_request(&auth.ctx, &r.body_text()))?;
+    let csv = kind == "text/csv";
+    let mut res = api_admin_audit::answer(&state, &auth, q, csv, api_admin_audit::CSV_MAX).await?;
+    if !csv {
         res.headers_mut().insert(
             header::CONTENT_DISPOSITION,
             HeaderValue::from_static("attachment; filename=\"sspr-audit.json\""),
