@@ -9,7 +9,9 @@ mod reports;
 mod settings;
 mod signin;
 
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use sspr_core::{AdminRole, User};
@@ -68,6 +70,23 @@ pub(crate) fn admin_user(
         )),
         Ok(CurrentUser(None)) => Err(Redirect::to("/admin/signin").into_response()),
         Err(e) => Err(error_page(state, ctx, e.support(&ctx.support_code))),
+    }
+}
+
+/// The signed-in administrator of a portal page, as an extractor: anyone else is answered by
+/// the rejection — the admin sign-in without a session, a 403 page for an account without an
+/// admin role.
+pub(crate) struct PortalAdmin(pub User);
+
+impl FromRequestParts<AppState> for PortalAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ctx = RequestContext::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let user = CurrentUser::from_request_parts(parts, state).await;
+        admin_user(state, &ctx, user).map(PortalAdmin)
     }
 }
 

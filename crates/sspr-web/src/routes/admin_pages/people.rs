@@ -17,7 +17,7 @@ use sspr_core::service::admin_users::{AdminCaller, AdminError, NewUserRequest, U
 use sspr_core::{AdminRole, Group, GroupId, GroupName, User, UserId, Username};
 
 use super::form::FormFields;
-use super::{admin_user, render_admin};
+use super::{PortalAdmin, render_admin};
 use crate::AppState;
 use crate::admin_auth::admin_problem;
 use crate::error::ApiError;
@@ -25,7 +25,6 @@ use crate::middleware::RequestContext;
 use crate::routes::api_admin_users::admin_users;
 use crate::routes::api_password::RulesInForce;
 use crate::routes::pages::{error_page, method_labels, password_problem, tr};
-use crate::session::CurrentUser;
 
 const PER_PAGE: u32 = 50;
 /// The most members a group's page lists (the API pages through all of them).
@@ -145,12 +144,8 @@ pub async fn users(
     State(state): State<AppState>,
     ctx: RequestContext,
     Query(q): Query<ListQuery>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     users_page(&state, &ctx, &admin, &q, &[], None, StatusCode::OK).await
 }
 
@@ -229,13 +224,9 @@ async fn users_page(
 pub async fn create_user(
     State(state): State<AppState>,
     ctx: RequestContext,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let form = FormFields::parse(&body);
     let req = NewUserRequest {
         username: form.text("username").to_owned(),
@@ -285,12 +276,8 @@ pub async fn user_detail(
     ctx: RequestContext,
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let target = match load_user(&state, &ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -397,13 +384,9 @@ pub async fn update_user(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(id): Path<String>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let target = match load_user(&state, &ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -463,13 +446,9 @@ pub async fn user_action(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path((id, action)): Path<(String, String)>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let target = match load_user(&state, &ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -551,12 +530,8 @@ pub async fn groups(
     State(state): State<AppState>,
     ctx: RequestContext,
     Query(q): Query<ListQuery>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     groups_page(&state, &ctx, &admin, &q, &[], StatusCode::OK).await
 }
 
@@ -604,13 +579,9 @@ async fn groups_page(
 pub async fn create_group(
     State(state): State<AppState>,
     ctx: RequestContext,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let form = FormFields::parse(&body);
     let req = NewGroupRequest {
         name: form.text("name").to_owned(),
@@ -651,12 +622,8 @@ pub async fn group_detail(
     ctx: RequestContext,
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let group = match load_group(&state, &ctx, &id).await {
         Ok(g) => g,
         Err(r) => return r,
@@ -729,13 +696,9 @@ pub async fn group_action(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path((id, action)): Path<(String, String)>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let group = match load_group(&state, &ctx, &id).await {
         Ok(g) => g,
         Err(r) => return r,

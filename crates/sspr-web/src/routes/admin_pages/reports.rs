@@ -20,7 +20,7 @@ use sspr_core::{AdminRole, MethodType, User};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::form::FormFields;
-use super::{admin_user, render_admin};
+use super::{PortalAdmin, render_admin};
 use crate::AppState;
 use crate::admin_auth::AdminAuth;
 use crate::charts::{self, Series};
@@ -29,7 +29,6 @@ use crate::middleware::RequestContext;
 use crate::routes::api_admin_audit::{self, AuditQuery};
 use crate::routes::api_admin_reports::{self, ActivityQuery};
 use crate::routes::pages::{error_page, method_labels, tr};
-use crate::session::CurrentUser;
 
 const AUDIT_PER_PAGE: u32 = 50;
 /// The users the registration page lists (all of them are in the CSV).
@@ -96,12 +95,8 @@ pub async fn audit(
     State(state): State<AppState>,
     ctx: RequestContext,
     q: Result<Query<AuditPageQuery>, QueryRejection>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let Ok(Query(q)) = q else {
         return error_page(&state, &ctx, bad_request(&ctx, "Unreadable filter."));
     };
@@ -271,12 +266,8 @@ pub async fn insights(
     State(state): State<AppState>,
     ctx: RequestContext,
     q: Result<Query<InsightsQuery>, QueryRejection>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let today = state.clock.now().date();
     let to = day(q.to.as_deref()).unwrap_or(today).min(today);
@@ -434,12 +425,8 @@ pub async fn insights_export(
 pub async fn tokens(
     State(state): State<AppState>,
     ctx: RequestContext,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     tokens_page(&state, &ctx, &admin, None, &[], StatusCode::OK).await
 }
 
@@ -499,13 +486,9 @@ async fn tokens_page(
 pub async fn create_token(
     State(state): State<AppState>,
     ctx: RequestContext,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !may(&admin.roles, AdminAction::ManageTokens) {
         return error_page(&state, &ctx, forbidden(&state, &ctx));
     }
@@ -594,12 +577,8 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(id): Path<String>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !may(&admin.roles, AdminAction::ManageTokens) {
         return error_page(&state, &ctx, forbidden(&state, &ctx));
     }

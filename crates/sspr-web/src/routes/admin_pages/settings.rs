@@ -21,14 +21,13 @@ use sspr_core::{
 };
 
 use super::form::FormFields;
-use super::{SECTIONS, admin_user, may_change_settings, render_admin};
+use super::{PortalAdmin, SECTIONS, may_change_settings, render_admin};
 use crate::AppState;
 use crate::admin_auth::AdminAuth;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
 use crate::routes::api_admin_actions::{self, TestChannel, TestMessage};
 use crate::routes::pages::{error_page, method_labels, tr, trf};
-use crate::session::CurrentUser;
 
 /// How many groups the target-group picker lists for one search.
 const GROUP_MATCHES: usize = 50;
@@ -62,12 +61,8 @@ pub async fn section_page(
     ctx: RequestContext,
     Path(section): Path<String>,
     Query(q): Query<PageQuery>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !known(&section) {
         return error_page(&state, &ctx, not_found(&ctx));
     }
@@ -110,13 +105,9 @@ pub async fn section_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(section): Path<String>,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !known(&section) {
         return error_page(&state, &ctx, not_found(&ctx));
     }
@@ -170,13 +161,9 @@ pub async fn section_submit(
 pub async fn sync_now(
     State(state): State<AppState>,
     ctx: RequestContext,
-    user: Result<CurrentUser, ApiError>,
+    PortalAdmin(admin): PortalAdmin,
     body: Bytes,
 ) -> Response {
-    let admin = match admin_user(&state, &ctx, user) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if !admin
         .roles
         .iter()
