@@ -15,7 +15,25 @@ use crate::messages::{self, Brand, Message, MessageChannel};
 
 pub struct OutboxDelivery {
     pub store: Arc<dyn Store>,
-    pub brand: Brand,
+    /// The organisation's name, logo and colour in force when a message is queued.
+    pub brand: sspr_core::BrandHandle,
+}
+
+impl OutboxDelivery {
+    /// The brand a message is rendered with now (a colour that is not `#RRGGBB` falls back
+    /// to the default: the policy and the configuration check it, this is a last guard).
+    fn brand(&self) -> Brand {
+        let b = self.brand.current();
+        Brand {
+            logo_url: b.logo_url.clone().filter(|u| sspr_core::is_web_url(u)),
+            primary_colour: b
+                .colour
+                .clone()
+                .filter(|c| sspr_core::is_hex_colour(c))
+                .unwrap_or_else(|| messages::DEFAULT_COLOUR.into()),
+            ..Brand::new(b.organisation_name.clone())
+        }
+    }
 }
 
 fn message(notice: &Notice) -> Message {
@@ -76,7 +94,7 @@ impl Delivery for OutboxDelivery {
                 DeliveryChannel::Voice => MessageChannel::Voice,
             },
             locale.as_str(),
-            &self.brand,
+            &self.brand(),
         );
         self.store
             .enqueue(&NewOutboxMessage {

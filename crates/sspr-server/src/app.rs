@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sspr_core::BrandHandle;
 use sspr_core::crypto::Sealer;
 use sspr_core::policy::lockout::LockoutPolicy;
 use sspr_core::ports::{
@@ -16,7 +17,6 @@ use sspr_directory::HashPool;
 use sspr_directory::breached::BreachedCorpus;
 use sspr_directory::ldap::{DirectoryKind, LdapDirectory, SyncMode};
 use sspr_notify::dev::DevFileChannel;
-use sspr_notify::messages::Brand;
 use sspr_notify::outbox_delivery::OutboxDelivery;
 use sspr_notify::router::ChannelRouter;
 use sspr_notify::worker::{OutboxWorker, RetryPolicy};
@@ -104,6 +104,9 @@ pub struct Application {
     grace: Duration,
     /// Housekeeping: expired codes, ceremonies and throttle counters older than this go.
     housekeeping: (Arc<dyn Store>, Arc<dyn Clock>, time::Duration),
+    /// The brand in force, refreshed from the stored policy (another instance or the CLI may
+    /// have changed it).
+    brand: (BrandHandle, Arc<dyn Store>),
     /// The directory and the store the scheduled sync works on.
     directory: Option<(Arc<LdapDirectory>, Arc<dyn Store>)>,
 }
@@ -143,15 +146,19 @@ impl Application {
             trusted_proxies: loaded.trusted_proxies.clone(),
             max_body_bytes: c.server.max_body_bytes,
             dev_outbox: c.delivery.mode == DeliveryMode::Development,
-            organisation_name: c.organisation.name.clone(),
-            brand_logo_url: c.organisation.logo_url.clone(),
-            brand_colour: c.organisation.colour.clone(),
             session_hours: c.server.session_hours,
             phone_regions: c.limits.phone_regions.clone(),
             flow_lifetime: time::Duration::minutes(c.reset.flow_minutes),
             pow_max_number: c.reset.pow_max_number,
             response_floor: Duration::from_millis(c.reset.response_floor_ms),
         };
+        // The configuration's brand, overridden by what an administrator set in the policy.
+        let brand = BrandHandle::new(sspr_core::Brand {
+            organisation_name: c.organisation.name.clone(),
+            logo_url: c.organisation.logo_url.clone(),
+            colour: c.organisation.colour.clone(),
+        });
+        brand.apply(&store.policy().await?);
         let limits = c.limits.to_limits();
         // The longest window is a day; keep counters for it plus the block, and a margin.
         let housekeeping = (
@@ -178,16 +185,9 @@ impl Application {
             custom_banned: Arc::default(),
             delivery: Arc::new(OutboxDelivery {
                 store: Arc::clone(&store),
-                brand: Brand {
-                    logo_url: c.organisation.logo_url.clone(),
-                    primary_colour: c
-                        .organisation
-                        .colour
-                        .clone()
-                        .unwrap_or_else(|| sspr_notify::messages::DEFAULT_COLOUR.into()),
-                    ..Brand::new(c.organisation.name.clone())
-                },
+                brand: brand.clone(),
             }),
+            brand: brand.clone(),
             code_key: key.derive("one-time-codes"),
             decoy_key: key.derive("reset-decoys"),
             pow_key: key.derive("proof-of-work").keyed_hash(b"altcha"),
@@ -237,6 +237,7 @@ impl Application {
             corpus,
             corpus_reload: Duration::from_secs(c.breached.reload_seconds),
             grace: Duration::from_secs(c.server.shutdown_grace_seconds),
+            brand: (brand, Arc::clone(&housekeeping.0)),
             housekeeping,
             directory: directory.map(|d| (d, sync_store)),
         })
@@ -260,6 +261,8 @@ impl Application {
             .map(|w| tokio::spawn(w.run(Duration::from_millis(500), stop_rx.clone())));
         let (store, clock, retention) = self.housekeeping;
         let housekeeper = tokio::spawn(housekeeping(store, clock, retention, stop_rx.clone()));
+        let (brand, brand_store) = self.brand;
+        let brand_refresher = tokio::spawn(refresh_brand(brand, brand_store, stop_rx.clone()));
         let syncer = match self.directory {
             Some((d, s)) if d.settings().sync_interval_minutes > 0 => {
                 Some(tokio::spawn(scheduled_sync(d, s, stop_rx.clone())))
@@ -297,6 +300,7 @@ impl Application {
         }
         reloader.abort();
         housekeeper.abort();
+        brand_refresher.abort();
         if let Some(s) = syncer {
             s.abort();
         }
@@ -322,6 +326,23 @@ async fn housekeeping(
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(600)) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often an instance re-reads the policy's brand (a change made on this instance applies
+/// at once; one made elsewhere within this).
+const BRAND_REFRESH: Duration = Duration::from_secs(10);
+
+async fn refresh_brand(brand: BrandHandle, store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(BRAND_REFRESH) => {}
+            _ = stop.changed() => return,
+        }
+        match store.policy().await {
+            Ok(policy) => brand.apply(&policy),
+            Err(e) => tracing::debug!(error = %e, "cannot refresh the brand; keeping the last one"),
         }
     }
 }

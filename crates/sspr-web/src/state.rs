@@ -24,11 +24,6 @@ pub struct WebSettings {
     pub max_body_bytes: usize,
     /// Serve `/dev/outbox` (development delivery mode only).
     pub dev_outbox: bool,
-    pub organisation_name: String,
-    /// The organisation's logo on every page (`https://…` or a path on this server).
-    pub brand_logo_url: Option<String>,
-    /// The organisation's colour (`#RRGGBB`) for the pages' accents.
-    pub brand_colour: Option<String>,
     pub session_hours: i64,
     /// ISO regions phone numbers may belong to (SPEC §4 country allow-list); empty = any.
     pub phone_regions: Vec<String>,
@@ -98,6 +93,9 @@ pub struct AppState {
     pub directory: Option<Arc<dyn DirectoryAccounts>>,
     /// A directory sync on demand (`POST /api/v1/admin/directory/sync`).
     pub directory_sync: Option<Arc<dyn DirectorySyncJob>>,
+    /// The organisation's name, logo and colour in force: the configuration's, overridden by
+    /// the SSPR policy (refreshed when it changes).
+    pub brand: sspr_core::BrandHandle,
 }
 
 /// The administrator's custom banned terms, indexed once per change of the list rather than
@@ -130,9 +128,6 @@ mod tests {
             trusted_proxies: vec![],
             max_body_bytes: 1,
             dev_outbox: false,
-            organisation_name: "x".into(),
-            brand_logo_url: None,
-            brand_colour: None,
             session_hours: 8,
             phone_regions: vec![],
             flow_lifetime: time::Duration::minutes(15),

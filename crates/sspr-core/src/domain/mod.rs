@@ -1,6 +1,7 @@
 //! Domain types. Values are parsed at the edge ("parse, don't validate"): once a `Username`,
 //! `EmailAddress` or `PhoneNumber` exists, it is valid.
 
+mod branding;
 mod contact;
 mod group;
 mod locale;
@@ -9,6 +10,7 @@ mod sspr_policy;
 mod user;
 mod username;
 
+pub use branding::{Brand, BrandHandle, is_hex_colour, is_web_url};
 pub use contact::{EmailAddress, PhoneNumber};
 pub use group::{Group, GroupId, GroupName, NewGroup};
 pub use locale::Locale;

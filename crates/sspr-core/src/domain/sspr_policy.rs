@@ -72,6 +72,12 @@ pub struct SsprPolicy {
     /// Entra's explicit "your administrator has not enabled you…" messages. Off by default,
     /// because they tell a stranger which user IDs exist (SPEC §5.1).
     pub explicit_messages: bool,
+    /// The organisation's name on pages and in messages; none: the configuration's.
+    pub organisation_name: Option<String>,
+    /// An absolute http(s) URL of the logo; none: the configuration's.
+    pub logo_url: Option<String>,
+    /// `#RRGGBB`; none: the configuration's.
+    pub brand_colour: Option<String>,
 }
 
 impl Default for SsprPolicy {
@@ -100,6 +106,9 @@ impl Default for SsprPolicy {
             allow_unlock: false,
             admin_sspr: true,
             explicit_messages: false,
+            organisation_name: None,
+            logo_url: None,
+            brand_colour: None,
         }
     }
 }
@@ -218,6 +227,31 @@ impl SsprPolicy {
                     ));
                 }
             }
+        }
+        if let Some(name) = &self.organisation_name {
+            let n = name.trim().chars().count();
+            if n == 0 || n > 100 || name.chars().any(char::is_control) || name.trim() != name {
+                errors.push(FieldError::new(
+                    "organisation_name",
+                    "the organisation name must be 1 to 100 characters, without surrounding spaces",
+                ));
+            }
+        }
+        if let Some(url) = &self.logo_url
+            && !super::is_web_url(url)
+        {
+            errors.push(FieldError::new(
+                "logo_url",
+                "the logo must be an absolute http:// or https:// URL",
+            ));
+        }
+        if let Some(colour) = &self.brand_colour
+            && !super::is_hex_colour(colour)
+        {
+            errors.push(FieldError::new(
+                "brand_colour",
+                "the colour must be #RRGGBB, such as #0b5cad",
+            ));
         }
         if errors.is_empty() {
             Ok(())

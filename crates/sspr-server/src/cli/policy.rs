@@ -80,6 +80,12 @@ async fn apply(
                     Value::String(groups::find(store, raw).await?.id.to_string())
                 }
             }
+            // Branding: empty or `none` falls back to the configuration's value.
+            "organisation_name" | "logo_url" | "brand_colour"
+                if raw.is_empty() || raw == "none" =>
+            {
+                Value::Null
+            }
             "helpdesk" => {
                 if raw == "off" || raw.is_empty() {
                     serde_json::json!({"kind": "off"})

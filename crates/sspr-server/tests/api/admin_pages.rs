@@ -438,3 +438,106 @@ async fn a_global_admin_sends_a_test_message_from_the_portal() {
     let outbox = app.store.recent_outbox(10).await.unwrap();
     assert!(!outbox.iter().any(|m| m.recipient == "x@example.org"));
 }
+
+#[tokio::test]
+async fn branding_set_in_the_portal_shows_on_pages_and_in_messages() {
+    let app = spawn_app().await;
+    let c = portal_client(&app, "gina", AdminRole::GlobalAdmin).await;
+    let form = |name: &'static str, logo: &'static str, colour: &'static str| {
+        [
+            ("helpdesk_kind", "off"),
+            ("helpdesk_value", ""),
+            ("organisation_name", name),
+            ("logo_url", logo),
+            ("brand_colour", colour),
+        ]
+    };
+    // Refused: a colour that is not #RRGGBB, a logo that is not an http(s) URL.
+    let r = submit(
+        &c,
+        app.url("/admin/customisation"),
+        &form("Fabrikam", "javascript:alert(1)", "red"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("href=\"#f-brand_colour\"") && body.contains("href=\"#f-logo_url\""));
+    assert_eq!(app.store.policy().await.unwrap().organisation_name, None);
+
+    let r = submit(
+        &c,
+        app.url("/admin/customisation"),
+        &form(
+            "Fabrikam",
+            "https://cdn.fabrikam.example/logo.svg",
+            "#AA3300",
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let policy = app.store.policy().await.unwrap();
+    assert_eq!(policy.brand_colour.as_deref(), Some("#aa3300"));
+
+    // Pages: the name, the logo (allowed by the CSP), the colour.
+    let r = client().get(app.url("/")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src 'self' data: https://cdn.fabrikam.example"),
+        "{csp}"
+    );
+    let home = r.text().await.unwrap();
+    assert!(home.contains("Fabrikam"), "{home}");
+    assert!(home.contains("cdn.fabrikam.example"));
+    let css = client()
+        .get(app.url("/static/brand.css"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(css.contains("#aa3300"));
+    // Messages: a test message is signed with the new name.
+    let r = submit(
+        &c,
+        app.url("/admin/notifications/test"),
+        &[("channel", "email"), ("to", "check@example.org")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let outbox = app.store.recent_outbox(5).await.unwrap();
+    assert!(
+        outbox[0].subject.contains("Fabrikam"),
+        "{}",
+        outbox[0].subject
+    );
+    // The organisation's name now counts as a banned word in passwords.
+    let r = client()
+        .post(app.url("/api/v1/password/check"))
+        .json(&serde_json::json!({"password": "Fabrikam1!"}))
+        .send()
+        .await
+        .unwrap();
+    let verdict: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        verdict["accepted"],
+        serde_json::Value::Bool(false),
+        "{verdict}"
+    );
+
+    // Emptied fields fall back to the configuration's values.
+    let r = submit(&c, app.url("/admin/customisation"), &form("", "", "")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let home = client()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("Fabrikam"));
+}

@@ -17,7 +17,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     // The organisation's logo may live on its own web server: allow images from there.
-    let csp = match &state.settings.brand_logo_url {
+    let csp = match &state.brand.current().logo_url {
         Some(logo) => HeaderValue::from_str(&CSP.replace(
             "img-src 'self' data:",
             &format!("img-src 'self' data: {}", crate::state::origin_of(logo)),

@@ -183,7 +183,7 @@ pub async fn test_message(
                 .to_owned(),
         ),
     };
-    let org = &state.settings.organisation_name;
+    let org = state.brand.current().organisation_name.clone();
     let text =
         format!("This is a test message from {org}'s password reset service. No action is needed.");
     state

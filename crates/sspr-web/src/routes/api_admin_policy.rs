@@ -48,9 +48,14 @@ pub async fn put(
     })?;
     match update_policy(state.store.as_ref(), &policy, &auth.caller.actor).await {
         Ok(_) => {
-            Ok(Json(state.store.policy().await.map_err(|e| {
-                ApiError::from(e).support(&ctx.support_code)
-            })?))
+            let stored = state
+                .store
+                .policy()
+                .await
+                .map_err(|e| ApiError::from(e).support(&ctx.support_code))?;
+            // This instance shows a new brand at once; others within their refresh interval.
+            state.brand.apply(&stored);
+            Ok(Json(stored))
         }
         Err(PolicyUpdateError::Invalid(errors)) => {
             let mut e = ApiError::new(

@@ -31,7 +31,9 @@ pub fn security_info(state: &AppState) -> SecurityInfo<'_> {
         sealer: &state.sealer,
         limits: &state.limits,
         phone_regions: &state.settings.phone_regions,
-        issuer: &state.settings.organisation_name,
+        // The configuration's name: an authenticator app keeps the issuer it was enrolled
+        // with, so it should not follow later renames.
+        issuer: &state.brand.defaults().organisation_name,
         passkeys: state.passkeys.as_deref(),
     }
 }

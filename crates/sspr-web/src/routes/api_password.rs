@@ -38,6 +38,8 @@ fn bad_json(r: JsonRejection, ctx: &RequestContext) -> ApiError {
 pub(crate) struct RulesInForce {
     pub(crate) policy: PasswordPolicy,
     custom: std::sync::Arc<BannedList>,
+    /// The brand in force (its organisation name counts as a banned term).
+    brand: std::sync::Arc<sspr_core::Brand>,
 }
 
 impl RulesInForce {
@@ -48,7 +50,11 @@ impl RulesInForce {
             .await
             .map_err(|e| ApiError::from(e).support(&ctx.support_code))?;
         let custom = state.custom_banned.get(&policy);
-        Ok(Self { policy, custom })
+        Ok(Self {
+            policy,
+            custom,
+            brand: state.brand.current(),
+        })
     }
 
     pub(crate) fn rules<'a>(&'a self, state: &'a AppState) -> PasswordRules<'a> {
@@ -57,7 +63,7 @@ impl RulesInForce {
             global: BannedList::global(),
             custom: &self.custom,
             breached: state.breached.as_ref(),
-            organisation: &state.settings.organisation_name,
+            organisation: &self.brand.organisation_name,
         }
     }
 }
@@ -119,7 +125,8 @@ pub async fn check(
             };
         }
     }
-    let mut inputs: Vec<&str> = vec![state.settings.organisation_name.as_str()];
+    let brand = state.brand.current();
+    let mut inputs: Vec<&str> = vec![brand.organisation_name.as_str()];
     if let Some(u) = &user {
         inputs.push(u.username.as_str());
         inputs.push(u.display_name.as_str());

@@ -49,7 +49,7 @@ pub async fn serve(Path(file): Path<String>) -> Response {
 /// The organisation's colour as a stylesheet (the CSP allows no inline style). The setting is
 /// checked to be `#RRGGBB` when the configuration is loaded.
 pub async fn brand_css(State(state): State<AppState>) -> Response {
-    let body = match &state.settings.brand_colour {
+    let body = match &state.brand.current().colour {
         Some(c) => format!(":root {{ --brand: {c}; }}\n"),
         None => String::new(),
     };

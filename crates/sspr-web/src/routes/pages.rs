@@ -30,10 +30,11 @@ pub(crate) fn render(
         .iter()
         .map(|l| context! { code => l.as_str(), name => l.native_name() })
         .collect();
+    let brand = state.brand.current();
     let base = context! {
-        org => state.settings.organisation_name.clone(),
-        brand_logo => state.settings.brand_logo_url.clone(),
-        brand_colour => state.settings.brand_colour.clone(),
+        org => brand.organisation_name.clone(),
+        brand_logo => brand.logo_url.clone(),
+        brand_colour => brand.colour.clone(),
         support_code => ctx.support_code.clone(),
         lang => ctx.locale.as_str(),
         languages => languages,

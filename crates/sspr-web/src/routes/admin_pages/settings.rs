@@ -144,7 +144,10 @@ pub async fn section_submit(
         }
     } else {
         match update_policy(state.store.as_ref(), &proposal.policy, actor).await {
-            Ok(changes) => changes.len(),
+            Ok(changes) => {
+                state.brand.apply(&proposal.policy);
+                changes.len()
+            }
             Err(PolicyUpdateError::Invalid(errors)) => {
                 return refused(&state, &ctx, &admin, &section, &proposal, &errors).await;
             }
@@ -314,6 +317,10 @@ fn propose(
             policy.notify_on_method_change = form.checked("notify_on_method_change");
         }
         "customisation" => {
+            let set = |name: &str| form.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
+            policy.organisation_name = set("organisation_name");
+            policy.logo_url = set("logo_url");
+            policy.brand_colour = set("brand_colour").map(|c| c.to_ascii_lowercase());
             let value = form.text("helpdesk_value").to_owned();
             policy.helpdesk = match form.text("helpdesk_kind") {
                 "url" => HelpdeskLink::Url(value),
@@ -467,7 +474,11 @@ async fn page(
         errors => by_field,
         error_list => error_list,
         notice => notice,
-        org_name => state.settings.organisation_name.clone(),
+        defaults => context! {
+            organisation_name => state.brand.defaults().organisation_name.clone(),
+            logo_url => state.brand.defaults().logo_url.clone(),
+            colour => state.brand.defaults().colour.clone(),
+        },
         ..extra
     };
     render_admin(
