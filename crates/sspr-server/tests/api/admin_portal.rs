@@ -440,3 +440,38 @@ async fn tokens_are_shown_once_work_and_are_revoked() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.store.list_api_tokens().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_group_list_is_searched_and_paged() {
+    let app = spawn_app().await;
+    for i in 0..55 {
+        app.store
+            .create_group(
+                &sspr_core::NewGroup {
+                    id: sspr_core::GroupId(uuid::Uuid::new_v4()),
+                    name: sspr_core::GroupName::parse(&format!("Team-{i:02}")).unwrap(),
+                    description: String::new(),
+                },
+                &sspr_core::audit::AuditEvent::new("Add group", sspr_core::audit::Outcome::Success),
+            )
+            .await
+            .unwrap();
+    }
+    let c = portal_client(&app, "rita", AdminRole::ReportsReader).await;
+    let (_, first) = page(&c, app.url("/admin/groups?q=team")).await;
+    assert!(first.contains("55 groups"));
+    assert_eq!(
+        first.matches("<tr><td><a href=\"/admin/groups/").count(),
+        50
+    );
+    assert!(first.contains("rel=\"next\""));
+    let (_, second) = page(&c, app.url("/admin/groups?q=team&page=2")).await;
+    assert_eq!(
+        second.matches("<tr><td><a href=\"/admin/groups/").count(),
+        5
+    );
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    let (_, one) = page(&c, app.url("/admin/groups?q=team-07")).await;
+    assert!(one.contains("1 groups") || one.contains(">Team-07<"));
+    assert_eq!(one.matches("<tr><td><a href=\"/admin/groups/").count(), 1);
+}

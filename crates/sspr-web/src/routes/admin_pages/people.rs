@@ -138,6 +138,27 @@ fn optional(form: &FormFields, name: &str) -> Option<String> {
     form.get(name).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
+/// The previous and next links of a paged list, keeping its search.
+fn page_links(
+    path: &str,
+    search: Option<&str>,
+    page: u64,
+    pages: u64,
+) -> (Option<String>, Option<String>) {
+    let link = |p: u64| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if let Some(q) = search {
+            s.append_pair("q", q);
+        }
+        s.append_pair("page", &p.to_string());
+        format!("{path}?{}", s.finish())
+    };
+    (
+        (page > 1).then(|| link(page - 1)),
+        (page < pages).then(|| link(page + 1)),
+    )
+}
+
 // Users --------------------------------------------------------------------------------------
 
 pub async fn users(
@@ -186,14 +207,7 @@ async fn users_page(
         })
         .collect();
     let pages = found.total.div_ceil(u64::from(PER_PAGE)).max(1);
-    let link = |p: u64| {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        if let Some(q) = search {
-            s.append_pair("q", q);
-        }
-        s.append_pair("page", &p.to_string());
-        format!("/admin/users?{}", s.finish())
-    };
+    let (prev, next) = page_links("/admin/users", search, u64::from(page), pages);
     let typed = |name: &str| typed.map(|f| f.text(name).to_owned()).unwrap_or_default();
     render_admin(
         state,
@@ -208,8 +222,8 @@ async fn users_page(
             total => found.total,
             page => page,
             pages => pages,
-            prev => (u64::from(page) > 1).then(|| link(u64::from(page) - 1)),
-            next => (u64::from(page) < pages).then(|| link(u64::from(page) + 1)),
+            prev => prev,
+            next => next,
             can_create => may(&admin.roles, AdminAction::ManageUsers),
             errors => errors.to_vec(),
             notice => done_notice(state, ctx, q.done.as_deref()),
@@ -547,10 +561,20 @@ async fn groups_page(
         Ok(g) => g,
         Err(e) => return store_error(state, ctx, e),
     };
-    let search = q.q.as_deref().map(str::trim).unwrap_or("").to_lowercase();
-    let rows: Vec<Value> = all
+    let typed = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let search = typed.unwrap_or("").to_lowercase();
+    let matching: Vec<&Group> = all
         .iter()
         .filter(|g| search.is_empty() || g.name.as_str().to_lowercase().contains(&search))
+        .collect();
+    let total = matching.len() as u64;
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let (prev, next) = page_links("/admin/groups", typed, u64::from(page), pages);
+    let rows: Vec<Value> = matching
+        .iter()
+        .skip(((page - 1) * PER_PAGE) as usize)
+        .take(PER_PAGE as usize)
         .map(|g| {
             context! {
                 id => g.id.0.to_string(),
@@ -568,7 +592,12 @@ async fn groups_page(
         "admin_groups.html",
         context! {
             rows => rows,
-            q => q.q.as_deref().unwrap_or(""),
+            q => typed.unwrap_or(""),
+            total => total,
+            page => page,
+            pages => pages,
+            prev => prev,
+            next => next,
             can_create => may(&admin.roles, AdminAction::ManageGroups),
             errors => errors.to_vec(),
             notice => done_notice(state, ctx, q.done.as_deref()),
