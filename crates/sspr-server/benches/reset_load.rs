@@ -132,18 +132,22 @@ impl Mailbox {
         });
         let m = Arc::clone(&mailbox);
         tokio::spawn(async move {
-            let mut offset = 0usize;
+            use tokio::io::AsyncReadExt;
+            // One handle, read on from where the last read stopped: re-reading the whole
+            // growing file every 10 ms would make the reader's cost grow with the run.
+            let mut file = None;
             let mut pending = Vec::new();
             loop {
                 tokio::time::sleep(Duration::from_millis(10)).await;
-                let Ok(all) = tokio::fs::read(&path).await else {
+                if file.is_none() {
+                    file = tokio::fs::File::open(&path).await.ok();
+                }
+                let Some(f) = file.as_mut() else {
                     continue;
                 };
-                if all.len() <= offset {
+                if f.read_to_end(&mut pending).await.is_err() {
                     continue;
                 }
-                pending.extend_from_slice(&all[offset..]);
-                offset = all.len();
                 let mut found = false;
                 while let Some(end) = pending.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = pending.drain(..=end).collect();
