@@ -471,6 +471,10 @@ async fn the_group_list_is_searched_and_paged() {
         5
     );
     assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    // A hand-typed page that is not a number shows the first page, not an error.
+    let (status, odd) = page(&c, app.url("/admin/groups?q=team&page=x")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(odd.matches("<tr><td><a href=\"/admin/groups/").count(), 50);
     let (_, one) = page(&c, app.url("/admin/groups?q=team-07")).await;
     assert!(one.contains("1 groups") || one.contains(">Team-07<"));
     assert_eq!(one.matches("<tr><td><a href=\"/admin/groups/").count(), 1);

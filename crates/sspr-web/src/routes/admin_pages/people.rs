@@ -5,6 +5,7 @@
 //! (`service::admin_access`) and the audit record are the same whichever way an admin acts.
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -73,6 +74,45 @@ fn form_errors(
             .collect()),
         other => Err(other),
     }
+}
+
+/// A refused form's messages, or the error page for anything that is not a form problem.
+// Built once per refused request; boxing the page would only add an allocation.
+#[allow(clippy::result_large_err)]
+fn refusal(state: &AppState, ctx: &RequestContext, e: AdminError) -> Result<Vec<String>, Response> {
+    form_errors(state, ctx, e).map_err(|e| failed(state, ctx, e))
+}
+
+/// A user's page again, with the messages of a refused form (422).
+async fn user_refused(
+    state: &AppState,
+    ctx: &RequestContext,
+    admin: &User,
+    target: &User,
+    errors: &[String],
+) -> Response {
+    user_page(
+        state,
+        ctx,
+        admin,
+        target,
+        errors,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// A group's page again, with the messages of a refused form.
+async fn group_refused(
+    state: &AppState,
+    ctx: &RequestContext,
+    admin: &User,
+    group: &Group,
+    errors: &[String],
+    status: StatusCode,
+) -> Response {
+    group_page(state, ctx, admin, group, errors, None, status).await
 }
 
 fn not_found(state: &AppState, ctx: &RequestContext) -> Response {
@@ -164,9 +204,11 @@ fn page_links(
 pub async fn users(
     State(state): State<AppState>,
     ctx: RequestContext,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
     PortalAdmin(admin): PortalAdmin,
 ) -> Response {
+    // An unreadable query (a hand-typed `page=x`) shows the first page, not an error.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     users_page(&state, &ctx, &admin, &q, &[], None, StatusCode::OK).await
 }
 
@@ -289,9 +331,11 @@ pub async fn user_detail(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(id): Path<String>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
     PortalAdmin(admin): PortalAdmin,
 ) -> Response {
+    // An unreadable query (a hand-typed `page=x`) shows the first page, not an error.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let target = match load_user(&state, &ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -437,20 +481,9 @@ pub async fn update_user(
         .await
     {
         Ok(_) => Redirect::to(&format!("/admin/users/{}?done=updated", target.id)).into_response(),
-        Err(e) => match form_errors(&state, &ctx, e) {
-            Ok(errors) => {
-                user_page(
-                    &state,
-                    &ctx,
-                    &admin,
-                    &target,
-                    &errors,
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            Err(e) => failed(&state, &ctx, e),
+        Err(e) => match refusal(&state, &ctx, e) {
+            Ok(errors) => user_refused(&state, &ctx, &admin, &target, &errors).await,
+            Err(page) => page,
         },
     }
 }
@@ -490,16 +523,7 @@ pub async fn user_action(
             let form = FormFields::parse(&body);
             if form.text("new_password") != form.text("confirm") {
                 let errors = [tr(&state, &ctx, "me.mismatch")];
-                return user_page(
-                    &state,
-                    &ctx,
-                    &admin,
-                    &target,
-                    &errors,
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
+                return user_refused(&state, &ctx, &admin, &target, &errors).await;
             }
             let in_force = match RulesInForce::load(&state, &ctx).await {
                 Ok(r) => r,
@@ -520,20 +544,9 @@ pub async fn user_action(
     };
     match result {
         Ok(done) => back(done),
-        Err(e) => match form_errors(&state, &ctx, e) {
-            Ok(errors) => {
-                user_page(
-                    &state,
-                    &ctx,
-                    &admin,
-                    &target,
-                    &errors,
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            Err(e) => failed(&state, &ctx, e),
+        Err(e) => match refusal(&state, &ctx, e) {
+            Ok(errors) => user_refused(&state, &ctx, &admin, &target, &errors).await,
+            Err(page) => page,
         },
     }
 }
@@ -543,9 +556,11 @@ pub async fn user_action(
 pub async fn groups(
     State(state): State<AppState>,
     ctx: RequestContext,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
     PortalAdmin(admin): PortalAdmin,
 ) -> Response {
+    // An unreadable query (a hand-typed `page=x`) shows the first page, not an error.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     groups_page(&state, &ctx, &admin, &q, &[], StatusCode::OK).await
 }
 
@@ -650,9 +665,11 @@ pub async fn group_detail(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(id): Path<String>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
     PortalAdmin(admin): PortalAdmin,
 ) -> Response {
+    // An unreadable query (a hand-typed `page=x`) shows the first page, not an error.
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let group = match load_group(&state, &ctx, &id).await {
         Ok(g) => g,
         Err(r) => return r,
@@ -755,13 +772,12 @@ pub async fn group_action(
                 .map(|_| "member_added"),
             Ok(None) => {
                 let errors = [tr(&state, &ctx, "admin.no_such_member")];
-                return group_page(
+                return group_refused(
                     &state,
                     &ctx,
                     &admin,
                     &group,
                     &errors,
-                    None,
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await;
@@ -796,20 +812,19 @@ pub async fn group_action(
             )
             .await
         }
-        Err(e) => match form_errors(&state, &ctx, e) {
+        Err(e) => match refusal(&state, &ctx, e) {
             Ok(errors) => {
-                group_page(
+                group_refused(
                     &state,
                     &ctx,
                     &admin,
                     &group,
                     &errors,
-                    None,
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
             }
-            Err(e) => failed(&state, &ctx, e),
+            Err(page) => page,
         },
     }
 }
