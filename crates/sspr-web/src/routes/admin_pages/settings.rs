@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -60,9 +61,10 @@ pub async fn section_page(
     State(state): State<AppState>,
     ctx: RequestContext,
     Path(section): Path<String>,
-    Query(q): Query<PageQuery>,
+    q: Result<Query<PageQuery>, QueryRejection>,
     PortalAdmin(admin): PortalAdmin,
 ) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     if !known(&section) {
         return error_page(&state, &ctx, not_found(&ctx));
     }
