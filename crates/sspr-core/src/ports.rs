@@ -199,7 +199,8 @@ pub struct NewCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleHit {
     pub id: i64,
-    /// Ascending; without this attempt.
+    /// Ascending; without this attempt. Empty when there were fewer than the `enough` asked
+    /// for (see [`Store::throttle_events`]).
     pub others: Vec<OffsetDateTime>,
 }
 
@@ -466,19 +467,26 @@ pub trait Store: DirectorySyncStore + Send + Sync {
 
     // Throttling (SPEC §4: counters live in the database so every instance shares them) -----
     /// Records an attempt under `key` at `at` and returns it with the key's other attempts
-    /// at or after `since`.
+    /// at or after `since` — all of them if there are at least `enough`, none otherwise (as
+    /// for [`Store::throttle_events`]).
     async fn throttle_hit(
         &self,
         key: &str,
         user: Option<UserId>,
         at: OffsetDateTime,
         since: OffsetDateTime,
+        enough: u32,
     ) -> Result<ThrottleHit, StoreError>;
-    /// The attempts under `key` at or after `since`, ascending.
+    /// The attempts under `key` at or after `since`, ascending: all of them if there are at
+    /// least `enough`, none otherwise. A rule that allows `limit` attempts cannot block on
+    /// fewer than `limit` events, so the throttle asks for `limit` and is spared reading them
+    /// one by one. (A key shared by many users, such as the one address a whole office
+    /// reaches sspr from, may hold thousands of attempts under generous per-address limits.)
     async fn throttle_events(
         &self,
         key: &str,
         since: OffsetDateTime,
+        enough: u32,
     ) -> Result<Vec<OffsetDateTime>, StoreError>;
     /// Forgets one attempt (it was refused, so it must not count).
     async fn throttle_forget(&self, id: i64) -> Result<(), StoreError>;

@@ -138,6 +138,13 @@ impl SqlStore {
         let options = AnyConnectOptions::from_str(&url).map_err(error::db)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // Before lending a connection, the pool pings it by default. For PostgreSQL that
+            // finds a connection the server dropped (a restart) before a query fails on it.
+            // A SQLite connection is a file opened in this process, which no server can drop,
+            // and its ping is one more hand-over to the connection's thread and back for every
+            // statement run outside a transaction: under load, each hand-over is a thread
+            // wake-up that interrupts a hashing thread (docs/benchmarks.md).
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -589,16 +596,18 @@ impl Store for SqlStore {
         user: Option<UserId>,
         at: OffsetDateTime,
         since: OffsetDateTime,
+        enough: u32,
     ) -> Result<ThrottleHit, StoreError> {
-        self.throttle_hit_impl(key, user, at, since).await
+        self.throttle_hit_impl(key, user, at, since, enough).await
     }
 
     async fn throttle_events(
         &self,
         key: &str,
         since: OffsetDateTime,
+        enough: u32,
     ) -> Result<Vec<OffsetDateTime>, StoreError> {
-        self.throttle_events_impl(key, since).await
+        self.throttle_events_impl(key, since, enough).await
     }
 
     async fn throttle_forget(&self, id: i64) -> Result<(), StoreError> {

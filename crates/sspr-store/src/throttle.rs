@@ -16,6 +16,7 @@ impl SqlStore {
         user: Option<UserId>,
         at: OffsetDateTime,
         since: OffsetDateTime,
+        enough: u32,
     ) -> Result<ThrottleHit, StoreError> {
         // Insert first, then read: of two racing attempts the later one always sees the
         // earlier, so parallel requests cannot all slip under a limit.
@@ -28,19 +29,7 @@ impl SqlStore {
         .fetch_one(&self.pool)
         .await
         .map_err(error::db)?;
-        let others = sqlx::query_scalar::<_, i64>(
-            "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 AND id <> $3 \
-             ORDER BY at_ms, id",
-        )
-        .bind(key)
-        .bind(to_ms(since))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(error::db)?
-        .into_iter()
-        .map(from_ms)
-        .collect::<Result<_, _>>()?;
+        let others = self.events_if_enough(key, since, id, enough).await?;
         Ok(ThrottleHit { id, others })
     }
 
@@ -48,12 +37,32 @@ impl SqlStore {
         &self,
         key: &str,
         since: OffsetDateTime,
+        enough: u32,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        // Row ids start at 1: excluding id 0 excludes nothing.
+        self.events_if_enough(key, since, 0, enough).await
+    }
+
+    /// The key's events at or after `since` other than `except`, or none when there are fewer
+    /// than `enough`. One statement: the count is an uncorrelated subquery, evaluated once
+    /// (from the index on `(key, at_ms)`), so below the limit no row is read out at all.
+    async fn events_if_enough(
+        &self,
+        key: &str,
+        since: OffsetDateTime,
+        except: i64,
+        enough: u32,
     ) -> Result<Vec<OffsetDateTime>, StoreError> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 ORDER BY at_ms, id",
+            "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 AND id <> $3 \
+             AND (SELECT COUNT(*) FROM throttle_events \
+                  WHERE key = $1 AND at_ms >= $2 AND id <> $3) >= $4 \
+             ORDER BY at_ms, id",
         )
         .bind(key)
         .bind(to_ms(since))
+        .bind(except)
+        .bind(i64::from(enough))
         .fetch_all(&self.pool)
         .await
         .map_err(error::db)?

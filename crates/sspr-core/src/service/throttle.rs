@@ -45,7 +45,7 @@ impl Throttle<'_> {
         let now = self.clock.now();
         let hit = self
             .store
-            .throttle_hit(key, user, now, now - horizon(rule))
+            .throttle_hit(key, user, now, now - horizon(rule), rule.limit)
             .await?;
         match blocked_until(&hit.others, rule, now) {
             Some(until) => {
@@ -64,7 +64,10 @@ impl Throttle<'_> {
         rule: &ThrottleRule,
     ) -> Result<Result<(), Blocked>, StoreError> {
         let now = self.clock.now();
-        let events = self.store.throttle_events(key, now - horizon(rule)).await?;
+        let events = self
+            .store
+            .throttle_events(key, now - horizon(rule), rule.limit)
+            .await?;
         Ok(match blocked_until(&events, rule, now) {
             Some(until) => Err(Blocked { until }),
             None => Ok(()),
@@ -79,8 +82,9 @@ impl Throttle<'_> {
         rule: &ThrottleRule,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
+        // The other events are not needed here: ask for more than can exist.
         self.store
-            .throttle_hit(key, user, now, now - horizon(rule))
+            .throttle_hit(key, user, now, now - horizon(rule), u32::MAX)
             .await
             .map(drop)
     }

@@ -207,7 +207,7 @@ async fn story_throttle_counts_and_forgets(store: SqlStore, _db: Db) {
     let ada = user(&store, "ada").await;
     let since = NOW - Duration::hours(1);
     let first = store
-        .throttle_hit("k", Some(ada), NOW - Duration::hours(2), since)
+        .throttle_hit("k", Some(ada), NOW - Duration::hours(2), since, 1)
         .await
         .unwrap();
     assert!(
@@ -215,7 +215,7 @@ async fn story_throttle_counts_and_forgets(store: SqlStore, _db: Db) {
         "the attempt itself is not among the others"
     );
     let second = store
-        .throttle_hit("k", Some(ada), NOW, since)
+        .throttle_hit("k", Some(ada), NOW, since, 1)
         .await
         .unwrap();
     assert!(second.others.is_empty(), "the first is before `since`");
@@ -225,29 +225,68 @@ async fn story_throttle_counts_and_forgets(store: SqlStore, _db: Db) {
             Some(ada),
             NOW + Duration::seconds(1),
             NOW - Duration::hours(3),
+            1,
         )
         .await
         .unwrap();
     assert_eq!(third.others, vec![NOW - Duration::hours(2), NOW]);
-    store.throttle_hit("other", None, NOW, since).await.unwrap();
+    // Fewer events than `enough`: none are read out (they could not block a rule that
+    // allows that many); exactly `enough`: all of them.
+    let three = vec![NOW - Duration::hours(2), NOW, NOW + Duration::seconds(1)];
+    let wide = NOW - Duration::hours(3);
+    assert!(
+        store
+            .throttle_events("k", wide, 4)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.throttle_events("k", wide, 3).await.unwrap(), three);
+    assert_eq!(store.throttle_events("k", wide, 0).await.unwrap(), three);
+    let fourth = store
+        .throttle_hit("k", None, NOW + Duration::seconds(2), wide, 4)
+        .await
+        .unwrap();
+    assert!(fourth.others.is_empty(), "three others, four asked for");
+    store.throttle_forget(fourth.id).await.unwrap();
+    let fifth = store
+        .throttle_hit("k", None, NOW + Duration::seconds(2), wide, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        fifth.others, three,
+        "the attempt itself is still not counted"
+    );
+    store.throttle_forget(fifth.id).await.unwrap();
+    store
+        .throttle_hit("other", None, NOW, since, 1)
+        .await
+        .unwrap();
 
     assert_eq!(
-        store.throttle_events("k", since).await.unwrap(),
+        store.throttle_events("k", since, 1).await.unwrap(),
         vec![NOW, NOW + Duration::seconds(1)]
     );
     store.throttle_forget(third.id).await.unwrap();
-    assert_eq!(store.throttle_events("k", since).await.unwrap(), vec![NOW]);
+    assert_eq!(
+        store.throttle_events("k", since, 1).await.unwrap(),
+        vec![NOW]
+    );
 
     assert_eq!(store.throttle_clear_user(ada).await.unwrap(), 2);
     assert!(
         store
-            .throttle_events("k", NOW - Duration::days(1))
+            .throttle_events("k", NOW - Duration::days(1), 1)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        store.throttle_events("other", since).await.unwrap().len(),
+        store
+            .throttle_events("other", since, 1)
+            .await
+            .unwrap()
+            .len(),
         1,
         "attempts about nobody in particular stay"
     );
@@ -257,7 +296,7 @@ async fn story_throttle_counts_and_forgets(store: SqlStore, _db: Db) {
         .unwrap();
     assert!(
         store
-            .throttle_events("other", since)
+            .throttle_events("other", since, 1)
             .await
             .unwrap()
             .is_empty()
