@@ -12,9 +12,13 @@
 //! flow resets a different user (so the history check is always exactly one verify). The proof
 //! of work is off: its server side is one SHA-256 and one HMAC per start.
 //!
+//! The server and the simulated browsers run on separate runtimes with named threads, so that
+//! the report can split the CPU of the flows phase by role: hashing, server tasks, SQLite
+//! connection threads and the load generator itself.
+//!
 //! This is a measurement, not a test: it prints figures and asserts nothing about time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -29,7 +33,7 @@ use sspr_server::config::{Config, from_config};
 
 mod common;
 
-use common::{cores, peak_rss_mib, percentile, raw_rate};
+use common::{cores, peak_rss_mib, percentile, raw_rate, thread_cpu_seconds};
 
 const OLD_PASSWORD: &str = "Correct-Horse-Battery-1";
 const STEPS: [&str; 4] = ["start", "send", "verify", "password"];
@@ -108,10 +112,27 @@ async fn start_server(users: usize) -> Server {
     }
 }
 
-async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
-    let r = client.post(url).json(&body).send().await.expect("request");
+/// One POST; `cookie` is the simulated browser's flow cookie (`name=value`), if it has one.
+/// Returns the status, the body and the flow cookie the answer set, if any.
+async fn post(
+    client: &reqwest::Client,
+    url: String,
+    cookie: Option<&str>,
+    body: Value,
+) -> (u16, Value, Option<String>) {
+    let mut request = client.post(url).json(&body);
+    if let Some(c) = cookie {
+        request = request.header(reqwest::header::COOKIE, c);
+    }
+    let r = request.send().await.expect("request");
     let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let set = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    (status, r.json().await.unwrap_or(Value::Null), set)
 }
 
 /// The mail the server delivered, as the users read it: the development delivery appends each
@@ -130,22 +151,27 @@ impl Mailbox {
             codes: std::sync::Mutex::new(HashMap::new()),
             arrived: tokio::sync::Notify::new(),
         });
-        let m = Arc::clone(&mailbox);
-        tokio::spawn(async move {
-            use tokio::io::AsyncReadExt;
+        let m = Arc::downgrade(&mailbox);
+        // A plain thread, not a task: tokio's file reads each go through its blocking pool
+        // (two thread hand-overs per read, a hundred reads a second), which is load-generator
+        // work the server would be charged for. The thread ends with the mailbox.
+        let reader = std::thread::Builder::new().name("bench-mail".into());
+        let _ = reader.spawn(move || {
+            use std::io::Read;
             // One handle, read on from where the last read stopped: re-reading the whole
             // growing file every 10 ms would make the reader's cost grow with the run.
             let mut file = None;
             let mut pending = Vec::new();
             loop {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                std::thread::sleep(Duration::from_millis(10));
+                let Some(m) = m.upgrade() else { return };
                 if file.is_none() {
-                    file = tokio::fs::File::open(&path).await.ok();
+                    file = std::fs::File::open(&path).ok();
                 }
                 let Some(f) = file.as_mut() else {
                     continue;
                 };
-                if f.read_to_end(&mut pending).await.is_err() {
+                if f.read_to_end(&mut pending).is_err() {
                     continue;
                 }
                 let mut found = false;
@@ -191,9 +217,10 @@ async fn one_flow(server: &Server, client: &reqwest::Client, user: usize) -> Opt
     let base = &server.base;
     let mut took = [Duration::ZERO; 4];
     let t = Instant::now();
-    let (s, flow) = post(
+    let (s, flow, cookie) = post(
         client,
         format!("{base}/api/v1/reset"),
+        None,
         json!({"username": format!("user{user}")}),
     )
     .await;
@@ -201,12 +228,15 @@ async fn one_flow(server: &Server, client: &reqwest::Client, user: usize) -> Opt
     if s != 200 {
         return None;
     }
+    let cookie = cookie?;
+    let cookie = Some(cookie.as_str());
     let id = flow["flow_id"].as_str()?.to_owned();
     let m = flow["methods"][0]["id"].as_str()?.to_owned();
     let t = Instant::now();
-    let (s, _) = post(
+    let (s, _, _) = post(
         client,
         format!("{base}/api/v1/reset/{id}/methods/{m}/send"),
+        cookie,
         json!({}),
     )
     .await;
@@ -219,9 +249,10 @@ async fn one_flow(server: &Server, client: &reqwest::Client, user: usize) -> Opt
         .code_for(&format!("user{user}@example.org"))
         .await?;
     let t = Instant::now();
-    let (s, _) = post(
+    let (s, _, _) = post(
         client,
         format!("{base}/api/v1/reset/{id}/methods/{m}/verify"),
+        cookie,
         json!({"code": code}),
     )
     .await;
@@ -230,9 +261,10 @@ async fn one_flow(server: &Server, client: &reqwest::Client, user: usize) -> Opt
         return None;
     }
     let t = Instant::now();
-    let (s, _) = post(
+    let (s, _, _) = post(
         client,
         format!("{base}/api/v1/reset/{id}/password"),
+        cookie,
         json!({"new_password": format!("Quartz-Harbour-{user}-Violet")}),
     )
     .await;
@@ -244,33 +276,60 @@ struct Run {
     flows_per_s: f64,
     failed: usize,
     steps: Vec<Vec<Duration>>,
+    /// CPU seconds each kind of thread used during the flows.
+    cpu: BTreeMap<&'static str, f64>,
+    elapsed: f64,
 }
 
-async fn flows(duration: Duration, clients: usize) -> Run {
-    // More users than the run can reset: every flow is a first reset of its user.
-    let server = Arc::new(start_server(20_000).await);
+/// What a thread works for, by the name it was given (Linux shows the first 15 bytes).
+fn role(thread_name: &str) -> &'static str {
+    if thread_name.starts_with("sspr-hash") {
+        "hashing threads"
+    } else if thread_name.starts_with("sspr-server") {
+        "server tasks (HTTP, services, outbox)"
+    } else if thread_name.starts_with("sqlx-sqlite") {
+        "SQLite connection threads"
+    } else if thread_name.starts_with("load-gen") || thread_name.starts_with("bench-mail") {
+        "load generator (clients, mail reader)"
+    } else {
+        "other"
+    }
+}
+
+/// Runs the simulated browsers on `clients_rt` against `server` for `duration`.
+fn flows(
+    clients_rt: &tokio::runtime::Runtime,
+    server: Server,
+    duration: Duration,
+    clients: usize,
+) -> Run {
+    let _guard = clients_rt.enter();
+    let server = Arc::new(server);
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let steps = Arc::new(std::sync::Mutex::new(vec![Vec::new(); 4]));
+    // One HTTP client (a pool of keep-alive connections) for every simulated browser, built
+    // before the clock starts; each browser keeps its own flow cookie and sends it itself.
+    // (One client with a cookie jar per browser, built inside the measured phase, spent about
+    // a tenth of the phase's CPU loading the system's root certificates 96 times over.)
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let cpu_before = thread_cpu_seconds();
     let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (server, next, failed, stop, steps) = (
+            let (server, next, failed, stop, steps, client) = (
                 server.clone(),
                 next.clone(),
                 failed.clone(),
                 stop.clone(),
                 steps.clone(),
+                client.clone(),
             );
             tokio::spawn(async move {
-                // One client (connection pool, cookie jar) per simulated browser: each new
-                // start replaces the flow cookie. Building a client per flow would cost the
-                // load generator more CPU than the server's work, on the same two cores.
-                let client = reqwest::Client::builder()
-                    .cookie_store(true)
-                    .build()
-                    .unwrap();
                 while !stop.load(Ordering::Relaxed) {
                     let user = next.fetch_add(1, Ordering::Relaxed);
                     match one_flow(&server, &client, user).await {
@@ -288,12 +347,20 @@ async fn flows(duration: Duration, clients: usize) -> Run {
             })
         })
         .collect();
-    tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
+    clients_rt.block_on(async {
+        tokio::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_after = thread_cpu_seconds();
+    let mut cpu = BTreeMap::new();
+    for (name, after) in &cpu_after {
+        let before = cpu_before.get(name).copied().unwrap_or(0.0);
+        *cpu.entry(role(name)).or_insert(0.0) += after - before;
+    }
     let mut steps = steps.lock().unwrap().clone();
     for s in &mut steps {
         s.sort();
@@ -302,16 +369,25 @@ async fn flows(duration: Duration, clients: usize) -> Run {
         flows_per_s: steps[3].len() as f64 / elapsed,
         failed: failed.load(Ordering::Relaxed),
         steps,
+        cpu,
+        elapsed,
     }
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let secs = if quick { 5 } else { 20 };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The server and the simulated browsers on runtimes of their own, as they would be in
+    // separate processes, and with thread names that tell whose CPU time is whose.
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let server_rt = runtime("sspr-server");
+    let clients_rt = runtime("load-gen");
     println!(
         "reset flow load benchmark: {} cores, argon2id m=19456 KiB t=2 p=1, {secs} s per phase",
         cores()
@@ -324,7 +400,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(96);
-    let run = runtime.block_on(flows(Duration::from_secs(secs), clients));
+    // More users than the run can reset: every flow is a first reset of its user.
+    let server = server_rt.block_on(start_server(20_000));
+    let run = flows(&clients_rt, server, Duration::from_secs(secs), clients);
     let after = raw_rate(Duration::from_secs(secs / 2));
     let raw = (before + after) / 2.0;
     let ceiling = raw / HASHES_PER_FLOW;
@@ -337,6 +415,27 @@ fn main() {
         run.flows_per_s,
         100.0 * run.flows_per_s / ceiling,
         run.failed
+    );
+    let total: f64 = run.cpu.values().sum();
+    println!(
+        "CPU during the flows: {total:.1} s of {:.1} s on {} cores",
+        run.elapsed * cores() as f64,
+        cores()
+    );
+    for (role, secs) in &run.cpu {
+        println!("  {role:<38} {secs:>6.1} s  {:>5.1}%", 100.0 * secs / total);
+    }
+    let generator = run
+        .cpu
+        .get("load generator (clients, mail reader)")
+        .copied()
+        .unwrap_or(0.0);
+    // For orientation only, not the target: the share of the ceiling that the CPU left to
+    // the server (all but the load generator's) would allow.
+    println!(
+        "  without the load generator's CPU the ceiling would be {:.1} flows/s: {:.1}% of it",
+        ceiling * (1.0 - generator / total),
+        100.0 * run.flows_per_s / (ceiling * (1.0 - generator / total))
     );
     for (name, s) in STEPS.iter().zip(&run.steps) {
         println!(

@@ -69,3 +69,34 @@ pub fn peak_rss_mib() -> f64 {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// CPU time (user + system, seconds) of each thread of this process, by thread id and name
+/// (`/proc/self/task/*/stat`; Linux counts in ticks of 1/100 s for user space).
+// Each bench compiles this module on its own; the sign-in bench does not split its CPU.
+#[allow(dead_code)]
+pub fn thread_cpu_seconds() -> std::collections::HashMap<String, f64> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        // The fields after the parenthesised name: state is the first, utime the 12th, stime
+        // the 13th.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let key = format!("{}#{}", name.trim(), task.file_name().to_string_lossy());
+        out.insert(key, (ticks(11) + ticks(12)) / 100.0);
+    }
+    out
+}
