@@ -54,6 +54,20 @@ impl Catalogue {
             .unwrap_or(key)
     }
 
+    /// The key of the form that suits `count` when `key` has plural forms (`key_one` and
+    /// `key_other`), else `key` itself. "One" is CLDR's: exactly 1 in English, German and
+    /// Spanish; 0 and 1 in French ("0 utilisateur").
+    pub fn plural_key(&self, locale: Locale, key: &str, count: i64) -> String {
+        if !self.has(Locale::En, &format!("{key}_one")) {
+            return key.to_owned();
+        }
+        let one = match locale {
+            Locale::Fr => count == 0 || count == 1,
+            _ => count == 1,
+        };
+        format!("{key}_{}", if one { "one" } else { "other" })
+    }
+
     /// Whether `key` exists in `locale` itself (no fallback).
     pub fn has(&self, locale: Locale, key: &str) -> bool {
         self.lookup(locale, key).is_some()

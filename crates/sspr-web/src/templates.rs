@@ -139,6 +139,7 @@ impl Templates {
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
         // `t("key", name=value, …)`: the text in the page's language (`lang` in the context).
+        // With a whole-number `count` argument, a key with plural forms picks its form.
         let texts = Arc::clone(&catalogue);
         env.add_function(
             "t",
@@ -148,14 +149,22 @@ impl Templates {
                     .and_then(|v| v.as_str().and_then(Locale::parse))
                     .unwrap_or_default();
                 let mut args: Vec<(String, String)> = Vec::new();
+                let mut count = None;
                 for name in kwargs.args() {
                     let value: Value = kwargs.get(name)?;
+                    if name == "count" {
+                        count = i64::try_from(value.clone()).ok();
+                    }
                     args.push((name.to_owned(), value.to_string()));
                 }
                 kwargs.assert_all_used()?;
                 let pairs: Vec<(&str, &str)> =
                     args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                Ok(texts.format(locale, key, &pairs))
+                let key = match count {
+                    Some(n) => texts.plural_key(locale, key, n),
+                    None => key.to_owned(),
+                };
+                Ok(texts.format(locale, &key, &pairs))
             },
         );
         Self { env, catalogue }
@@ -221,6 +230,35 @@ mod tests {
             used > 80,
             "only {used} texts found: is the scan still right?"
         );
+    }
+
+    #[test]
+    fn counts_take_the_plural_form_of_the_language() {
+        let t = Templates::new();
+        let say = |lang: &str, n: i64| {
+            t.env
+                .render_str(
+                    "{{ t('admin.users_found', count=n) }}",
+                    context! { lang => lang, n => n },
+                )
+                .unwrap()
+        };
+        assert_eq!(say("en", 1), "1 user");
+        assert_eq!(say("en", 0), "0 users");
+        assert_eq!(say("en", 12), "12 users");
+        assert_eq!(say("fr", 0), "0 utilisateur");
+        assert_eq!(say("fr", 2), "2 utilisateurs");
+        assert_eq!(say("de", 1), "1 Benutzer");
+        assert_eq!(say("es", 1), "1 usuario");
+        // A key without plural forms is used as it is, count or not.
+        let plain = t
+            .env
+            .render_str(
+                "{{ t('admin.members_count', shown=1, total=1) }}",
+                context! { lang => "en" },
+            )
+            .unwrap();
+        assert!(plain.starts_with("1 of 1 direct members"), "{plain}");
     }
 
     #[test]
