@@ -476,7 +476,10 @@ async fn the_group_list_is_searched_and_paged() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(odd.matches("<tr><td><a href=\"/admin/groups/").count(), 50);
     let (_, one) = page(&c, app.url("/admin/groups?q=team-07")).await;
-    assert!(one.contains(">1 group</p>"), "the count in the singular: {one}");
+    assert!(
+        one.contains(">1 group</p>"),
+        "the count in the singular: {one}"
+    );
     assert!(first.contains(">55 groups</p>"));
     assert_eq!(one.matches("<tr><td><a href=\"/admin/groups/").count(), 1);
 }
