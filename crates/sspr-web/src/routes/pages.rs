@@ -124,10 +124,11 @@ pub async fn signin_form(State(state): State<AppState>, ctx: RequestContext) -> 
     render(&state, &ctx, StatusCode::OK, "signin.html", context! {})
 }
 
+/// The sign-in form, of the self-service and the portal sign-in pages alike.
 #[derive(Deserialize)]
 pub struct SignInForm {
-    username: String,
-    password: String,
+    pub(crate) username: String,
+    pub(crate) password: String,
 }
 
 pub async fn signin_submit(

@@ -9,13 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use minijinja::context;
-use serde::Deserialize;
 use sspr_core::service::signin::SignInOutcome;
 
 use crate::AppState;
 use crate::middleware::RequestContext;
 use crate::routes::api_session::authenticate;
-use crate::routes::pages::{error_page, render, tr};
+use crate::routes::pages::{SignInForm, error_page, render, tr};
 use crate::session;
 
 pub async fn signin_form(State(state): State<AppState>, ctx: RequestContext) -> Response {
@@ -26,12 +25,6 @@ pub async fn signin_form(State(state): State<AppState>, ctx: RequestContext) -> 
         "signin.html",
         context! { admin => true },
     )
-}
-
-#[derive(Deserialize)]
-pub struct SignInForm {
-    username: String,
-    password: String,
 }
 
 pub async fn signin_submit(
