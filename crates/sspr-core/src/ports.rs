@@ -526,8 +526,9 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError>;
     /// The one user whose username or email address is `login` (lower-case); `None` when
-    /// none or several match.
-    async fn find_user_by_login(&self, login: &str) -> Result<Option<UserId>, StoreError>;
+    /// none or several match. The whole user, in one statement: the start of every reset
+    /// flow asks this.
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
 
     // Outbox ---------------------------------------------------------------------------------
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<uuid::Uuid, StoreError>;

@@ -2,7 +2,6 @@
 //! so of two parallel requests that read the same flow only one can write it — the basis of
 //! "32 parallel password submissions → exactly one write".
 
-use sspr_core::UserId;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::ports::StoreError;
@@ -46,7 +45,10 @@ impl SqlStore {
     }
 
     /// Writes `flow` only if the stored version is still `flow.version`; the stored version
-    /// becomes `flow.version + 1`. The audit record goes in the same transaction.
+    /// becomes `flow.version + 1`. The audit record goes in the same transaction. Without
+    /// one, the compare-and-set is a single statement and needs no transaction: on SQLite a
+    /// transaction's `BEGIN` and `COMMIT` are two more round trips to the connection's
+    /// thread, each waiting for the other side (docs/benchmarks.md).
     pub(crate) async fn update_flow_impl(
         &self,
         flow: &Flow,
@@ -55,8 +57,7 @@ impl SqlStore {
         let mut next = flow.clone();
         next.version = flow.version + 1;
         let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
              WHERE id = $4 AND version = $5",
         )
@@ -64,36 +65,18 @@ impl SqlStore {
         .bind(state)
         .bind(next.version)
         .bind(flow.id.to_string())
-        .bind(flow.version)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db)?;
+        .bind(flow.version);
+        let Some(audit) = audit else {
+            let done = update.execute(&self.pool).await.map_err(error::db)?;
+            return Ok(done.rows_affected() == 1);
+        };
+        let mut tx = self.begin().await?;
+        let done = update.execute(&mut *tx).await.map_err(error::db)?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        if let Some(audit) = audit {
-            crate::audit::append(&mut tx, audit).await?;
-        }
+        crate::audit::append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
-    }
-
-    /// The user whose username or email address is `login` (already lower-cased). More than
-    /// one match (a username equal to another user's email) finds nobody: a reset must be
-    /// about exactly one person.
-    pub(crate) async fn find_user_by_login_impl(
-        &self,
-        login: &str,
-    ) -> Result<Option<UserId>, StoreError> {
-        let found =
-            sqlx::query("SELECT id FROM users WHERE username = $1 OR lower(email) = $1 LIMIT 2")
-                .bind(login)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(error::db)?;
-        match found.as_slice() {
-            [one] => Ok(Some(UserId(rows::uuid(one, "id")?))),
-            _ => Ok(None),
-        }
     }
 }

@@ -636,7 +636,7 @@ impl Store for SqlStore {
         self.update_flow_impl(flow, audit).await
     }
 
-    async fn find_user_by_login(&self, login: &str) -> Result<Option<UserId>, StoreError> {
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         self.find_user_by_login_impl(login).await
     }
 

@@ -7,7 +7,7 @@ use sspr_core::ports::{StoreError, ThrottleHit};
 use time::OffsetDateTime;
 
 use crate::time_ms::{from_ms, to_ms};
-use crate::{SqlStore, commit, error};
+use crate::{Backend, SqlStore, commit, error, rows};
 
 impl SqlStore {
     pub(crate) async fn throttle_hit_impl(
@@ -20,6 +20,33 @@ impl SqlStore {
     ) -> Result<ThrottleHit, StoreError> {
         // Insert first, then read: of two racing attempts the later one always sees the
         // earlier, so parallel requests cannot all slip under a limit.
+        if self.backend == Backend::Sqlite {
+            // SQLite runs one writer at a time, so the insert and the count can be one
+            // statement (one round trip to the connection's thread instead of two); the
+            // attempts themselves are read only when there are enough of them to matter.
+            let row = sqlx::query(
+                "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) \
+                 RETURNING id, (SELECT COUNT(*) FROM throttle_events AS t \
+                 WHERE t.key = $1 AND t.at_ms >= $4 AND t.id <> throttle_events.id) AS others",
+            )
+            .bind(key)
+            .bind(user.map(|u| u.0.to_string()))
+            .bind(to_ms(at))
+            .bind(to_ms(since))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(error::db)?;
+            let id: i64 = rows::get(&row, "id")?;
+            let count: i64 = rows::get(&row, "others")?;
+            let others = if count >= i64::from(enough) {
+                self.events_if_enough(key, since, id, enough).await?
+            } else {
+                Vec::new()
+            };
+            return Ok(ThrottleHit { id, others });
+        }
+        // On PostgreSQL a single statement would read a snapshot taken before a parallel
+        // attempt committed; two statements (each committed) cannot miss each other.
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) RETURNING id",
         )

@@ -184,6 +184,28 @@ impl SqlStore {
         select_by_id(&mut conn, id).await
     }
 
+    /// The user whose username or email address is `login` (already lower-cased). More than
+    /// one match (a username equal to another user's email) finds nobody: a reset must be
+    /// about exactly one person.
+    pub(crate) async fn find_user_by_login_impl(
+        &self,
+        login: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE username = $1 OR lower(email) = $1 LIMIT 2"
+        ))
+        .bind(login)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(error::db)?;
+        match found.as_slice() {
+            [one] => Ok(Some(decode(one)?)),
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) async fn find_user_impl(
         &self,
         username: &Username,

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::policy::eligibility::{Eligible, NotEligible, Subject, decide};
 use crate::policy::groups::is_transitive_member;
 use crate::ports::{Store, StoreError};
-use crate::{MethodType, User};
+use crate::{MethodType, RegisteredMethod, SsprPolicy, User};
 
 /// The methods a user holds through contact data an administrator or the directory
 /// prepopulated, which count as registered (SPEC §6, as in Entra). `evaluate` adds the
@@ -35,6 +35,19 @@ pub async fn evaluate(
     now: OffsetDateTime,
 ) -> Result<Result<Eligible, NotEligible>, StoreError> {
     let policy = store.policy().await?;
+    let methods = store.list_methods(user.id).await?;
+    evaluate_with(store, &policy, user, &methods, now).await
+}
+
+/// [`evaluate`] with the policy and the user's registered methods already loaded (the reset
+/// flow's start needs both anyway, and reads each once).
+pub async fn evaluate_with(
+    store: &dyn Store,
+    policy: &SsprPolicy,
+    user: &User,
+    methods: &[RegisteredMethod],
+    now: OffsetDateTime,
+) -> Result<Result<Eligible, NotEligible>, StoreError> {
     let in_target_group = match policy.target_group {
         Some(target) => {
             let direct = store.groups_of_user(user.id).await?;
@@ -48,16 +61,9 @@ pub async fn evaluate(
         None => false,
     };
     let mut registered = prepopulated_methods(user);
-    registered.extend(
-        store
-            .list_methods(user.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.is_verified())
-            .map(|m| m.kind),
-    );
+    registered.extend(methods.iter().filter(|m| m.is_verified()).map(|m| m.kind));
     Ok(decide(
-        &policy,
+        policy,
         &Subject {
             enabled: user.enabled,
             is_admin: user.is_admin(),

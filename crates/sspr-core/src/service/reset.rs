@@ -34,7 +34,7 @@ use crate::ports::{
 };
 use crate::ports::{DirectoryAccounts, DirectoryError};
 use crate::service::accounts::{AccountError, Accounts};
-use crate::service::eligibility::evaluate;
+use crate::service::eligibility::evaluate_with;
 use crate::service::passwords::{PasswordRules, SetBy, SetPasswordError, set_password};
 use crate::service::security_info::{Caller, check_totp};
 use crate::service::throttle::{Blocked, Throttle};
@@ -279,17 +279,21 @@ impl Reset<'_> {
         let login = normalise_login(login);
         let now = self.clock.now();
         let policy = self.store.policy().await?;
-        let user = match self.store.find_user_by_login(&login).await? {
-            Some(id) => self.store.get_user(id).await?,
-            None => None,
+        let user = self.store.find_user_by_login(&login).await?;
+        // Read once: eligibility counts the verified ones, the offer lists them.
+        let methods = match &user {
+            Some(u) if u.enabled => self.store.list_methods(u.id).await?,
+            _ => Vec::new(),
         };
         let (served, why_not) = match &user {
-            Some(u) if u.enabled => match evaluate(self.store, u, now).await? {
-                Ok(e) if e.registration != Registration::Required => (Some((u, e)), None),
-                Ok(_) => (None, Some(Ineligible::NotRegistered)),
-                Err(NotEligible::AccountDisabled) => (None, Some(Ineligible::AccountDisabled)),
-                Err(_) => (None, Some(Ineligible::NotEnabled)),
-            },
+            Some(u) if u.enabled => {
+                match evaluate_with(self.store, &policy, u, &methods, now).await? {
+                    Ok(e) if e.registration != Registration::Required => (Some((u, e)), None),
+                    Ok(_) => (None, Some(Ineligible::NotRegistered)),
+                    Err(NotEligible::AccountDisabled) => (None, Some(Ineligible::AccountDisabled)),
+                    Err(_) => (None, Some(Ineligible::NotEnabled)),
+                }
+            }
             Some(_) => (None, Some(Ineligible::AccountDisabled)),
             None => (None, Some(Ineligible::UnknownUser)),
         };
@@ -306,7 +310,7 @@ impl Reset<'_> {
         // not served either.
         let real = match served {
             Some((u, e)) => {
-                let offered = self.offer(u, &e.allowed, policy.questions_to_reset).await?;
+                let offered = self.offer(u, &methods, &e.allowed, policy.questions_to_reset);
                 let gates: BTreeSet<_> = offered.iter().map(|m| gate(m.kind)).collect();
                 (gates.len() >= usize::from(e.required))
                     .then(|| (Some(u.id), u.id.to_string(), e.required, offered))
@@ -357,12 +361,13 @@ impl Reset<'_> {
     }
 
     /// The methods a served user can use, in a stable order, under per-flow ids.
-    async fn offer(
+    fn offer(
         &self,
         user: &User,
+        methods: &[RegisteredMethod],
         allowed: &BTreeSet<MethodType>,
         questions_to_reset: u8,
-    ) -> Result<Vec<Offered>> {
+    ) -> Vec<Offered> {
         let mut list: Vec<(MethodType, String, Target)> = Vec::new();
         let mut seen: BTreeSet<(MethodType, String)> = BTreeSet::new();
         let mut push = |kind: MethodType, label: String, hint: String, target: Target| {
@@ -405,7 +410,7 @@ impl Reset<'_> {
             );
         }
         let mut app_offered = false;
-        for m in self.store.list_methods(user.id).await? {
+        for m in methods {
             if !m.is_verified() {
                 continue;
             }
@@ -428,7 +433,7 @@ impl Reset<'_> {
                 }
                 MethodType::AuthenticatorCode => {}
                 MethodType::SecurityQuestions => {
-                    if question_count(&m) >= usize::from(questions_to_reset) {
+                    if question_count(m) >= usize::from(questions_to_reset) {
                         push(m.kind, String::new(), "Security questions".into(), target);
                     }
                 }
@@ -438,8 +443,7 @@ impl Reset<'_> {
                 MethodType::Passkey => {}
             }
         }
-        Ok(list
-            .into_iter()
+        list.into_iter()
             .enumerate()
             .map(|(i, (kind, hint, target))| Offered {
                 id: format!("m{}", i + 1),
@@ -447,7 +451,7 @@ impl Reset<'_> {
                 hint,
                 target,
             })
-            .collect())
+            .collect()
     }
 
     // Load -------------------------------------------------------------------------------------
@@ -1002,11 +1006,15 @@ impl Reset<'_> {
             .is_ok_and(|state| state.is_locked())
     }
 
-    /// Claims the flow's act, or explains why not.
-    async fn claim(&self, flow: &mut Flow) -> Result<User> {
+    /// Claims the flow's act, or explains why not. `subject` is the flow's user when the
+    /// caller has just read it.
+    async fn claim(&self, flow: &mut Flow, subject: Option<User>) -> Result<User> {
         let now = self.clock.now();
         flow.claim_act(now)?;
-        let user = self.subject(flow).await?.ok_or(ResetError::NotVerified)?;
+        let user = match subject {
+            Some(u) => u,
+            None => self.subject(flow).await?.ok_or(ResetError::NotVerified)?,
+        };
         if !self.store.update_flow(flow, None).await? {
             return Err(ResetError::Busy);
         }
@@ -1039,15 +1047,17 @@ impl Reset<'_> {
         let mut flow = self.load(flow_id, cookie).await?;
         let caller = &caller.for_flow(flow.id);
         // Cheap rule checks before claiming: a refused password leaves the flow as it was.
-        if flow.stage == Stage::Verified
-            && let Some(user) = self.subject(&flow).await?
-        {
-            let problems = rules.check(new_password, Some(&user));
+        let subject = match flow.stage {
+            Stage::Verified => self.subject(&flow).await?,
+            _ => None,
+        };
+        if let Some(user) = &subject {
+            let problems = rules.check(new_password, Some(user));
             if !problems.is_empty() {
                 return Err(ResetError::Policy(problems));
             }
         }
-        let user = self.claim(&mut flow).await?;
+        let user = self.claim(&mut flow, subject).await?;
         let audit = self
             .audit(
                 caller,
@@ -1116,7 +1126,7 @@ impl Reset<'_> {
         if flow.stage == Stage::Verified && !(flow.can_unlock && policy.allow_unlock) {
             return Err(ResetError::CannotUnlock);
         }
-        let user = self.claim(&mut flow).await?;
+        let user = self.claim(&mut flow, None).await?;
         let audit = self
             .audit(
                 caller,

@@ -99,10 +99,10 @@ async fn story_flows_change_by_compare_and_set(store: SqlStore, _db: Db) {
 }
 
 async fn story_users_are_found_by_username_or_email(store: SqlStore, _db: Db) {
-    let mut ada = new_user("ada");
-    ada.email = Some(EmailAddress::parse("Ada.Lovelace@Example.org").unwrap());
-    store
-        .create_user(&ada, &event(events::ADD_USER, "ada"))
+    let mut new_ada = new_user("ada");
+    new_ada.email = Some(EmailAddress::parse("Ada.Lovelace@Example.org").unwrap());
+    let ada = store
+        .create_user(&new_ada, &event(events::ADD_USER, "ada"))
         .await
         .unwrap();
     // A username that equals another user's email address makes that login ambiguous.
@@ -119,18 +119,21 @@ async fn story_users_are_found_by_username_or_email(store: SqlStore, _db: Db) {
         .await
         .unwrap();
 
-    assert_eq!(store.find_user_by_login("ada").await.unwrap(), Some(ada.id));
-    assert_eq!(
-        store
-            .find_user_by_login("ada.lovelace@example.org")
-            .await
-            .unwrap(),
-        Some(ada.id)
-    );
-    assert_eq!(
-        store.find_user_by_login("bob@example.org").await.unwrap(),
-        None
-    );
-    assert_eq!(store.find_user_by_login("nobody").await.unwrap(), None);
-    assert_eq!(store.find_user_by_login("*").await.unwrap(), None);
+    // The whole user comes back, not just an id.
+    let found = |login: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .find_user_by_login(login)
+                .await
+                .unwrap()
+                .map(|u| (u.id, u.username, u.email))
+        }
+    };
+    let expected = Some((ada.id, ada.username.clone(), ada.email.clone()));
+    assert_eq!(found("ada").await, expected);
+    assert_eq!(found("ada.lovelace@example.org").await, expected);
+    assert_eq!(found("bob@example.org").await, None);
+    assert_eq!(found("nobody").await, None);
+    assert_eq!(found("*").await, None);
 }
