@@ -540,7 +540,9 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
-    async fn mark_sent(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Marks delivered messages sent, a batch in one statement. `NotFound` if any id is
+    /// unknown (the others are still marked).
+    async fn mark_sent(&self, ids: &[uuid::Uuid], at: OffsetDateTime) -> Result<(), StoreError>;
     /// Records a failed attempt; the message is retried at `retry_at`, or is dead when `None`.
     async fn mark_failed(
         &self,

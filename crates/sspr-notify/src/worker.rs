@@ -62,10 +62,11 @@ impl OutboxWorker {
             .claim_outbox(now, self.retry.lease, self.batch)
             .await?;
         let mut report = PassReport::default();
+        let mut sent = Vec::new();
         for message in claimed {
             match self.channel.deliver(&message).await {
                 Ok(()) => {
-                    self.store.mark_sent(message.id, self.clock.now()).await?;
+                    sent.push(message.id);
                     report.sent += 1;
                 }
                 Err(error) => {
@@ -91,6 +92,12 @@ impl OutboxWorker {
                     }
                 }
             }
+        }
+        // One statement for the batch. Should the process stop before it, the messages
+        // delivered in this pass are delivered again when their lease runs out: at least
+        // once, as for a stop between a delivery and its own mark.
+        if !sent.is_empty() {
+            self.store.mark_sent(&sent, self.clock.now()).await?;
         }
         Ok(report)
     }

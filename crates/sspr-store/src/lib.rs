@@ -692,8 +692,8 @@ impl Store for SqlStore {
         self.claim_outbox_impl(now, lease, limit).await
     }
 
-    async fn mark_sent(&self, id: uuid::Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
-        self.mark_sent_impl(id, at).await
+    async fn mark_sent(&self, ids: &[uuid::Uuid], at: OffsetDateTime) -> Result<(), StoreError> {
+        self.mark_sent_impl(ids, at).await
     }
 
     async fn mark_failed(

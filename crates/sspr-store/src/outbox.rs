@@ -120,19 +120,28 @@ impl SqlStore {
 
     pub(crate) async fn mark_sent_impl(
         &self,
-        id: Uuid,
+        ids: &[Uuid],
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at_ms = $2, lease_until_ms = NULL \
-             WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(to_ms(at))
-        .execute(&self.pool)
-        .await
-        .map_err(error::db)?;
-        if done.rows_affected() == 0 {
+        let mut missing = false;
+        // Chunks keep the statement's parameter count small on every backend.
+        for chunk in ids.chunks(100) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE outbox SET status = 'sent', sent_at_ms = $1, lease_until_ms = NULL \
+                 WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            // Only numbered placeholders are formatted in; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_ms(at));
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            let done = query.execute(&self.pool).await.map_err(error::db)?;
+            missing |= done.rows_affected() < chunk.len() as u64;
+        }
+        if missing {
             return Err(StoreError::NotFound);
         }
         Ok(())

@@ -66,7 +66,7 @@ async fn story_outbox_lifecycle(store: SqlStore, _db: Db) {
 
     // a is sent; b fails and is retried in five minutes; c's worker died.
     store
-        .mark_sent(a, now + Duration::seconds(1))
+        .mark_sent(&[a], now + Duration::seconds(1))
         .await
         .unwrap();
     let retry_at = now + Duration::minutes(5);
@@ -113,7 +113,7 @@ async fn story_outbox_lifecycle(store: SqlStore, _db: Db) {
 
     let unknown = uuid::Uuid::new_v4();
     assert_eq!(
-        store.mark_sent(unknown, now).await,
+        store.mark_sent(&[unknown], now).await,
         Err(StoreError::NotFound)
     );
     assert_eq!(
@@ -127,9 +127,10 @@ async fn story_outbox_lifecycle(store: SqlStore, _db: Db) {
 }
 
 /// Four workers claim at once until nothing is left: every message is claimed exactly once.
+/// Then all are marked sent in one call (more than one statement's chunk of 100).
 async fn story_concurrent_claims_are_disjoint(store: SqlStore, _db: Db) {
     let mut all = HashSet::new();
-    for n in 0..40 {
+    for n in 0..130 {
         all.insert(store.enqueue(&message(n)).await.unwrap());
     }
     let now = datetime!(2026-11-25 08:00 UTC);
@@ -140,13 +141,13 @@ async fn story_concurrent_claims_are_disjoint(store: SqlStore, _db: Db) {
             let mut mine = Vec::new();
             loop {
                 let batch = store
-                    .claim_outbox(now, Duration::minutes(5), 3)
+                    .claim_outbox(now, Duration::minutes(5), 9)
                     .await
                     .expect("claim");
                 if batch.is_empty() {
                     return mine;
                 }
-                assert!(batch.len() <= 3);
+                assert!(batch.len() <= 9);
                 mine.extend(batch.into_iter().map(|m| m.id));
                 tokio::task::yield_now().await;
             }
@@ -156,4 +157,16 @@ async fn story_concurrent_claims_are_disjoint(store: SqlStore, _db: Db) {
     let unique: HashSet<_> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), unique.len(), "a message was claimed twice");
     assert_eq!(unique, all);
+
+    // An unknown id among them is reported; the known ones are marked all the same.
+    let mut batch = claimed.clone();
+    batch.insert(57, uuid::Uuid::new_v4());
+    assert_eq!(
+        store.mark_sent(&batch, now).await,
+        Err(StoreError::NotFound)
+    );
+    let recent = store.recent_outbox(500).await.unwrap();
+    assert_eq!(recent.len(), 130);
+    assert!(recent.iter().all(|m| m.status == "sent"), "all 130 sent");
+    store.mark_sent(&[], now).await.unwrap();
 }
