@@ -518,6 +518,12 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         &self,
         id: crate::flow::FlowId,
     ) -> Result<Option<crate::flow::Flow>, StoreError>;
+    /// The flow and, when it has one, its subject as stored now (in one statement: every
+    /// step of a flow needs both).
+    async fn get_flow_with_subject(
+        &self,
+        id: crate::flow::FlowId,
+    ) -> Result<Option<(crate::flow::Flow, Option<User>)>, StoreError>;
     /// Compare-and-set: writes `flow` (and `audit`, in the same transaction) only if the
     /// stored version still equals `flow.version`. Returns whether it did.
     async fn update_flow(

@@ -2,6 +2,7 @@
 //! so of two parallel requests that read the same flow only one can write it — the basis of
 //! "32 parallel password submissions → exactly one write".
 
+use sspr_core::User;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::ports::StoreError;
@@ -42,6 +43,31 @@ impl SqlStore {
             .map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
         flow.version = rows::get(&row, "version")?;
         Ok(Some(flow))
+    }
+
+    pub(crate) async fn get_flow_with_subject_impl(
+        &self,
+        id: FlowId,
+    ) -> Result<Option<(Flow, Option<User>)>, StoreError> {
+        // The flow's two columns are renamed so that they cannot clash with the user's.
+        let row = sqlx::query(
+            "SELECT f.state AS flow_state, f.version AS flow_version, u.* \
+             FROM reset_flows f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(error::db)?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = rows::get(&row, "flow_state")?;
+        let mut flow: Flow = serde_json::from_str(&state)
+            .map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
+        flow.version = rows::get(&row, "flow_version")?;
+        let user = match rows::get::<Option<String>>(&row, "id")? {
+            Some(_) => Some(crate::users::decode(&row)?),
+            None => None,
+        };
+        Ok(Some((flow, user)))
     }
 
     /// Writes `flow` only if the stored version is still `flow.version`; the stored version

@@ -636,6 +636,13 @@ impl Store for SqlStore {
         self.update_flow_impl(flow, audit).await
     }
 
+    async fn get_flow_with_subject(
+        &self,
+        id: FlowId,
+    ) -> Result<Option<(Flow, Option<User>)>, StoreError> {
+        self.get_flow_with_subject_impl(id).await
+    }
+
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         self.find_user_by_login_impl(login).await
     }

@@ -26,7 +26,7 @@ macro_rules! user_columns {
     };
 }
 
-fn decode(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn decode(row: &AnyRow) -> Result<User, StoreError> {
     let roles: String = rows::get(row, "roles")?;
     let roles = roles
         .split(',')

@@ -465,12 +465,31 @@ impl Reset<'_> {
         let Some(flow) = self.store.get_flow(id).await? else {
             return Err(ResetError::NoFlow);
         };
+        self.check_cookie_and_life(&flow, cookie)?;
+        Ok(flow)
+    }
+
+    /// [`Self::load`] and the flow's subject (enabled users only), read together.
+    async fn load_with_subject(&self, id: &str, cookie: &str) -> Result<(Flow, Option<User>)> {
+        let Some(id) = FlowId::parse(id) else {
+            return Err(ResetError::NoFlow);
+        };
+        let Some((flow, user)) = self.store.get_flow_with_subject(id).await? else {
+            return Err(ResetError::NoFlow);
+        };
+        self.check_cookie_and_life(&flow, cookie)?;
+        // A flow's subject is fixed when it starts; the user row is read as it is now.
+        let user = user.filter(|u| flow.subject == Some(u.id) && u.enabled);
+        Ok((flow, user))
+    }
+
+    fn check_cookie_and_life(&self, flow: &Flow, cookie: &str) -> Result<()> {
         let presented = self.cookie_hash(cookie);
         let same = subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), flow.cookie_hash.as_bytes());
         if !bool::from(same) || !flow.is_live(self.clock.now()) {
             return Err(ResetError::NoFlow);
         }
-        Ok(flow)
+        Ok(())
     }
 
     async fn subject(&self, flow: &Flow) -> Result<Option<User>> {
@@ -490,11 +509,10 @@ impl Reset<'_> {
         method_id: &str,
         caller: &Caller,
     ) -> Result<Sent> {
-        let mut flow = self.load(flow_id, cookie).await?;
+        let (mut flow, user) = self.load_with_subject(flow_id, cookie).await?;
         let caller = &caller.for_flow(flow.id);
         let now = self.clock.now();
         let method = flow.may_use(method_id, now)?.clone();
-        let user = self.subject(&flow).await?;
         let throttle = self.throttle();
         throttle
             .check(
@@ -744,11 +762,10 @@ impl Reset<'_> {
         proof: &Proof,
         caller: &Caller,
     ) -> Result<Progress> {
-        let mut flow = self.load(flow_id, cookie).await?;
+        let (mut flow, user) = self.load_with_subject(flow_id, cookie).await?;
         let caller = &caller.for_flow(flow.id);
         let now = self.clock.now();
         let method = flow.may_use(method_id, now)?.clone();
-        let user = self.subject(&flow).await?;
         let user_id = user.as_ref().map(|u| u.id);
         let throttle = self.throttle();
         throttle
@@ -846,8 +863,7 @@ impl Reset<'_> {
             if flow.stage == Stage::Verified
                 && let Some(u) = &user
             {
-                let policy = self.store.policy().await?;
-                flow.can_unlock = policy.allow_unlock && self.is_locked(u, now).await;
+                flow.can_unlock = self.may_unlock(u, now).await?;
             }
             if self.store.update_flow(&flow, Some(&audit)).await? {
                 break;
@@ -991,6 +1007,16 @@ impl Reset<'_> {
         }
     }
 
+    /// Whether unlock-only may be offered: the policy allows it and the account is locked.
+    /// The cheaper question first: a cloud user's lock is on the row already read, a
+    /// directory user's is a question to the directory.
+    async fn may_unlock(&self, user: &User, now: OffsetDateTime) -> Result<bool> {
+        if user.source == UserSource::Cloud {
+            return Ok(self.is_locked(user, now).await && self.store.policy().await?.allow_unlock);
+        }
+        Ok(self.store.policy().await?.allow_unlock && self.is_locked(user, now).await)
+    }
+
     /// Whether the account is locked now (smart lockout, or the directory's lockout). A
     /// directory that cannot be asked counts as "not locked": unlock-only is then not offered,
     /// and a new password still is.
@@ -1044,14 +1070,12 @@ impl Reset<'_> {
                 max: crate::policy::password::PasswordPolicy::MAX_LENGTH,
             }]));
         }
-        let mut flow = self.load(flow_id, cookie).await?;
+        let (mut flow, subject) = self.load_with_subject(flow_id, cookie).await?;
         let caller = &caller.for_flow(flow.id);
         // Cheap rule checks before claiming: a refused password leaves the flow as it was.
-        let subject = match flow.stage {
-            Stage::Verified => self.subject(&flow).await?,
-            _ => None,
-        };
-        if let Some(user) = &subject {
+        if flow.stage == Stage::Verified
+            && let Some(user) = &subject
+        {
             let problems = rules.check(new_password, Some(user));
             if !problems.is_empty() {
                 return Err(ResetError::Policy(problems));

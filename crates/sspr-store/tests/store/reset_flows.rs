@@ -51,9 +51,32 @@ async fn story_flows_change_by_compare_and_set(store: SqlStore, _db: Db) {
         .unwrap();
     let f = flow(Some(u.id));
     store.create_flow(&f).await.unwrap();
-    store.create_flow(&flow(None)).await.unwrap();
+    let decoy = flow(None);
+    store.create_flow(&decoy).await.unwrap();
     assert_eq!(store.get_flow(f.id).await.unwrap(), Some(f.clone()));
     assert_eq!(store.get_flow(FlowId::new()).await.unwrap(), None);
+    // Read with its subject, as every step reads it: the user row as stored; none for a
+    // flow about nobody (a decoy) and for no flow at all.
+    let (read, subject) = store.get_flow_with_subject(f.id).await.unwrap().unwrap();
+    assert_eq!(read, f);
+    let subject = subject.expect("the subject");
+    assert_eq!((subject.id, subject.username.as_str()), (u.id, "ada"));
+    let stored = store.get_user(u.id).await.unwrap().unwrap();
+    assert_eq!(format!("{subject:?}"), format!("{stored:?}"), "every field");
+    let (read, subject) = store
+        .get_flow_with_subject(decoy.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, decoy);
+    assert!(subject.is_none());
+    assert!(
+        store
+            .get_flow_with_subject(FlowId::new())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // 32 writers read version 0 and try to move the flow: exactly one succeeds, and its
     // audit record is the only one written.
