@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::error::{self, Violation, corrupt};
 use crate::time_ms::{now_ms, opt_to_ms};
-use crate::{SqlStore, commit_audited, rows};
+use crate::{Backend, SqlStore, commit_audited, rows};
 
 /// The columns [`decode`] reads, in the order of the table.
 macro_rules! user_columns {
@@ -362,17 +362,19 @@ impl SqlStore {
         let id_text = id.0.to_string();
         let now = now_ms();
         let mut tx = self.begin().await?;
-        // First a write to the user's row: it fails fast for an unknown user, and on
-        // PostgreSQL it takes the row lock, so a concurrent password change waits instead of
-        // moving the same old hash into the history.
-        let found = sqlx::query("UPDATE users SET updated_at_ms = $2 WHERE id = $1")
-            .bind(&id_text)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db)?;
-        if found.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        // On PostgreSQL, first a write to the user's row: it takes the row lock, so a
+        // concurrent password change waits instead of moving the same old hash into the
+        // history. SQLite's `BEGIN IMMEDIATE` has already taken the database's write lock.
+        if self.backend == Backend::Postgres {
+            let found = sqlx::query("UPDATE users SET updated_at_ms = $2 WHERE id = $1")
+                .bind(&id_text)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::db)?;
+            if found.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
         }
         sqlx::query(
             "INSERT INTO password_history (user_id, hash, created_at_ms) \
@@ -392,9 +394,10 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(error::db)?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $2, password_changed_at_ms = $3, failed_count = 0, \
-             lockout_count = 0, locked_until_ms = NULL WHERE id = $1",
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, password_changed_at_ms = $3, \
+             updated_at_ms = $3, failed_count = 0, lockout_count = 0, locked_until_ms = NULL \
+             WHERE id = $1",
         )
         .bind(&id_text)
         .bind(hash.as_phc())
@@ -402,6 +405,10 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(error::db)?;
+        // An unknown user: nothing was written (the transaction is rolled back on return).
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         commit_audited(tx, audit).await
     }
 
