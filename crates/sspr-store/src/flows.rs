@@ -2,13 +2,14 @@
 //! so of two parallel requests that read the same flow only one can write it — the basis of
 //! "32 parallel password submissions → exactly one write".
 
-use sspr_core::User;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::ports::StoreError;
+use sspr_core::{User, UserId};
+use time::OffsetDateTime;
 
 use crate::time_ms::to_ms;
-use crate::{SqlStore, commit, error, rows};
+use crate::{Backend, SqlStore, commit, error, rows};
 
 impl SqlStore {
     pub(crate) async fn create_flow_impl(&self, flow: &Flow) -> Result<(), StoreError> {
@@ -104,5 +105,77 @@ impl SqlStore {
         crate::audit::append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
+    }
+
+    pub(crate) async fn finish_flow_impl(
+        &self,
+        flow: &Flow,
+        user: UserId,
+        revoke_sessions: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut next = flow.clone();
+        next.version = flow.version + 1;
+        let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
+        const FLOW: &str = "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
+                            WHERE id = $4 AND version = $5";
+        const SESSIONS: &str = "UPDATE sessions SET revoked = 1 WHERE user_id = $6 AND revoked = 0";
+        const CODES: &str =
+            "UPDATE one_time_codes SET used_at_ms = $7 WHERE user_id = $6 AND used_at_ms IS NULL";
+        const LIMITS: &str = "DELETE FROM throttle_events WHERE user_id = $6";
+        let user = user.0.to_string();
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Sqlite {
+            // SQLite takes several statements in one query, their numbered parameters shared:
+            // one round trip to the connection's thread instead of four.
+            let mut sql = vec![FLOW, CODES, LIMITS];
+            if revoke_sessions {
+                sql.push(SESSIONS);
+            }
+            // Only the fixed statements above are joined; every value is bound.
+            sqlx::query(sqlx::AssertSqlSafe(sql.join(";\n")))
+                .bind(next.stage.as_str())
+                .bind(state.as_str())
+                .bind(next.version)
+                .bind(flow.id.to_string())
+                .bind(flow.version)
+                .bind(user.as_str())
+                .bind(to_ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(error::db)?;
+            return commit(tx).await;
+        }
+        // PostgreSQL's extended protocol takes one statement per query, with its own numbering.
+        sqlx::query(FLOW)
+            .bind(next.stage.as_str())
+            .bind(state.as_str())
+            .bind(next.version)
+            .bind(flow.id.to_string())
+            .bind(flow.version)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db)?;
+        if revoke_sessions {
+            sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0")
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(error::db)?;
+        }
+        sqlx::query(
+            "UPDATE one_time_codes SET used_at_ms = $2 WHERE user_id = $1 AND used_at_ms IS NULL",
+        )
+        .bind(user.as_str())
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db)?;
+        sqlx::query("DELETE FROM throttle_events WHERE user_id = $1")
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db)?;
+        commit(tx).await
     }
 }

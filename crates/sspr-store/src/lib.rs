@@ -643,6 +643,17 @@ impl Store for SqlStore {
         self.get_flow_with_subject_impl(id).await
     }
 
+    async fn finish_flow(
+        &self,
+        flow: &Flow,
+        user: UserId,
+        revoke_sessions: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.finish_flow_impl(flow, user, revoke_sessions, now)
+            .await
+    }
+
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         self.find_user_by_login_impl(login).await
     }

@@ -1201,13 +1201,11 @@ impl Reset<'_> {
         kind: ActKind,
     ) -> Result<()> {
         flow.finish();
-        self.store.update_flow(flow, None).await?;
         let now = self.clock.now();
-        if kind == ActKind::Reset {
-            self.store.revoke_user_sessions(user.id).await?;
-        }
-        self.store.revoke_codes(user.id, now).await?;
-        self.store.throttle_clear_user(user.id).await?;
+        // Sessions elsewhere end with a new password; an unlock changes no credential.
+        self.store
+            .finish_flow(flow, user.id, kind == ActKind::Reset, now)
+            .await?;
         let policy = self.store.policy().await?;
         let at = now
             .format(&time::format_description::well_known::Rfc3339)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sspr_core::audit::events;
 use sspr_core::flow::{Flow, FlowId, Offered, Stage, Target};
-use sspr_core::ports::Store;
+use sspr_core::ports::{NewCode, Session, Store};
 use sspr_core::{EmailAddress, MethodType, UserId};
 use sspr_store::SqlStore;
 use time::OffsetDateTime;
@@ -16,6 +16,7 @@ use crate::harness::{Db, audit_len, event, new_user};
 conformance!(
     story_flows_change_by_compare_and_set,
     story_users_are_found_by_username_or_email,
+    story_finishing_a_flow_ends_what_the_old_credential_allowed,
 );
 
 const NOW: OffsetDateTime = datetime!(2026-11-26 08:00 UTC);
@@ -159,4 +160,94 @@ async fn story_users_are_found_by_username_or_email(store: SqlStore, _db: Db) {
     assert_eq!(found("bob@example.org").await, None);
     assert_eq!(found("nobody").await, None);
     assert_eq!(found("*").await, None);
+}
+
+/// After the act: the flow is written, and of the user's — only theirs — outstanding codes are
+/// spent, limits cleared and (after a reset, not an unlock) sessions revoked.
+async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlStore, _db: Db) {
+    let mut ids = Vec::new();
+    for name in ["ada", "bob"] {
+        let u = new_user(name);
+        store
+            .create_user(&u, &event(events::ADD_USER, name))
+            .await
+            .unwrap();
+        ids.push(u.id);
+        let session = Session {
+            id_hash: format!("session-{name}"),
+            user_id: u.id,
+            created_at: NOW,
+            expires_at: NOW + time::Duration::hours(8),
+            revoked: false,
+        };
+        store.create_session(&session).await.unwrap();
+        store
+            .create_code(&NewCode {
+                id: uuid::Uuid::new_v4(),
+                user_id: Some(u.id),
+                binding: format!("code-{name}"),
+                code_hash: "h".into(),
+                created_at: NOW,
+                expires_at: NOW + time::Duration::minutes(5),
+            })
+            .await
+            .unwrap();
+        store
+            .throttle_hit(&format!("limit-{name}"), Some(u.id), NOW, NOW, 1)
+            .await
+            .unwrap();
+    }
+    let (ada, bob) = (ids[0], ids[1]);
+    let later = NOW + time::Duration::minutes(1);
+    let has_session = |name: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .live_session(&format!("session-{name}"), later)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    let limited = |name: &'static str| {
+        let store = &store;
+        async move {
+            !store
+                .throttle_events(&format!("limit-{name}"), NOW, 1)
+                .await
+                .unwrap()
+                .is_empty()
+        }
+    };
+
+    // An unlock: codes and limits go, sessions stay.
+    let mut f = flow(Some(ada));
+    store.create_flow(&f).await.unwrap();
+    f.stage = Stage::Done;
+    store.finish_flow(&f, ada, false, later).await.unwrap();
+    let stored = store.get_flow(f.id).await.unwrap().unwrap();
+    assert_eq!((stored.stage, stored.version), (Stage::Done, 1));
+    assert!(has_session("ada").await, "an unlock changes no credential");
+    assert!(!limited("ada").await);
+    assert!(
+        !store.consume_code("code-ada", "h", later).await.unwrap(),
+        "ada's code is spent"
+    );
+
+    // A reset: sessions go too. A flow written meanwhile (a stale version) is left as it is:
+    // the act is done either way.
+    let g = flow(Some(ada));
+    store.create_flow(&g).await.unwrap();
+    let mut stale = g.clone();
+    stale.version = 7;
+    stale.stage = Stage::Done;
+    store.finish_flow(&stale, ada, true, later).await.unwrap();
+    assert!(!has_session("ada").await);
+    assert_eq!(store.get_flow(g.id).await.unwrap().unwrap(), g);
+
+    // Bob's are untouched.
+    assert!(has_session("bob").await);
+    assert!(limited("bob").await);
+    assert!(store.consume_code("code-bob", "h", later).await.unwrap());
+    let _ = bob;
 }
