@@ -61,7 +61,7 @@ async fn start_server(users: usize) -> Server {
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        config.database.max_connections = n;
+        config.database.max_connections = Some(n);
     }
     config.reset.pow_max_number = 0;
     // Every request comes from 127.0.0.1: lift the per-IP budgets, keep the per-user ones.

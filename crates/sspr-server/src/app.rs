@@ -37,7 +37,8 @@ pub async fn open_store(loaded: &Loaded) -> anyhow::Result<SqlStore> {
             )
         })?;
     }
-    let store = SqlStore::connect(&loaded.database_url, loaded.config.database.max_connections)
+    let connections = loaded.config.database.connections_for(&loaded.database_url);
+    let store = SqlStore::connect(&loaded.database_url, connections)
         .await
         .with_context(|| {
             format!(

@@ -183,7 +183,29 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Read the URL from this file instead (it holds the password).
     pub url_file: Option<PathBuf>,
-    pub max_connections: u32,
+    /// Connections in the pool; unset: [`DatabaseConfig::DEFAULT_SQLITE_CONNECTIONS`] on
+    /// SQLite, [`DatabaseConfig::DEFAULT_POSTGRES_CONNECTIONS`] on PostgreSQL.
+    pub max_connections: Option<u32>,
+}
+
+impl DatabaseConfig {
+    /// SQLite writes one transaction at a time whatever the pool, and every commit by one
+    /// connection empties the page cache of all the others (they read those pages again from
+    /// the file). One connection keeps its cache and its thread warm: the reset flows'
+    /// database CPU fell by about a third with it (docs/benchmarks.md). More connections
+    /// let long reads (reports, exports) run beside other requests, at that cost.
+    pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 1;
+    pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
+
+    /// The pool size for the database at `url`.
+    pub fn connections_for(&self, url: &str) -> u32 {
+        self.max_connections
+            .unwrap_or(if url.starts_with("sqlite:") {
+                Self::DEFAULT_SQLITE_CONNECTIONS
+            } else {
+                Self::DEFAULT_POSTGRES_CONNECTIONS
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -395,7 +417,7 @@ impl Default for DatabaseConfig {
         Self {
             url: String::new(),
             url_file: None,
-            max_connections: 8,
+            max_connections: None,
         }
     }
 }
@@ -625,7 +647,9 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
             "must be at most 3600",
         ));
     }
-    if !(1..=1000).contains(&config.database.max_connections) {
+    if let Some(n) = config.database.max_connections
+        && !(1..=1000).contains(&n)
+    {
         return Err(invalid(
             f,
             "database.max_connections",
@@ -1117,6 +1141,29 @@ mod tests {
                 .to_string()
                 .contains("clear")
         );
+    }
+
+    #[test]
+    fn the_pool_size_defaults_by_database_and_a_set_one_is_checked() {
+        let mut c = Config::default();
+        let loaded = from_config(c.clone()).unwrap();
+        assert!(loaded.database_url.starts_with("sqlite:"));
+        assert_eq!(
+            loaded.config.database.connections_for(&loaded.database_url),
+            1
+        );
+        assert_eq!(c.database.connections_for("postgres://db.internal/sspr"), 8);
+        c.database.max_connections = Some(4);
+        assert_eq!(c.database.connections_for("sqlite:///x/sspr.db"), 4);
+        assert_eq!(c.database.connections_for("postgres://db/sspr"), 4);
+        for bad in [0, 1001] {
+            c.database.max_connections = Some(bad);
+            let e = from_config(c.clone()).unwrap_err().to_string();
+            assert!(e.contains("database.max_connections"), "{e}");
+        }
+        // Written in a file, as before.
+        let parsed: Config = toml::from_str("[database]\nmax_connections = 3\n").unwrap();
+        assert_eq!(parsed.database.max_connections, Some(3));
     }
 
     #[test]
