@@ -175,7 +175,7 @@ pub struct ServerConfig {
     pub session_hours: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite:///path/sspr.db` or `postgres://user:password@host/db`. Empty: SQLite in
@@ -408,16 +408,6 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             shutdown_grace_seconds: 30,
             session_hours: 8,
-        }
-    }
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            url: String::new(),
-            url_file: None,
-            max_connections: None,
         }
     }
 }
