@@ -2,18 +2,19 @@
 //! a person or a test can read (and they stay in the outbox table, which `/dev/outbox` shows).
 //! Never for production: it logs a loud warning when it starts.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Serialize;
 use sspr_core::ports::OutboxMessage;
-use tokio::io::AsyncWriteExt;
 
 use crate::{Channel, DeliveryError};
 
 pub struct DevFileChannel {
-    path: PathBuf,
-    lock: tokio::sync::Mutex<()>,
+    /// The path, behind the lock that keeps one writer at a time (so lines never interleave).
+    file: Arc<Mutex<PathBuf>>,
 }
 
 impl DevFileChannel {
@@ -25,13 +26,12 @@ impl DevFileChannel {
              not sent. Never use this mode in production."
         );
         Self {
-            path,
-            lock: tokio::sync::Mutex::new(()),
+            file: Arc::new(Mutex::new(path)),
         }
     }
 
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
+    pub fn path(&self) -> PathBuf {
+        self.file.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -59,20 +59,20 @@ impl Channel for DevFileChannel {
         })
         .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
         line.push(b'\n');
-        // One writer at a time so lines never interleave.
-        let _guard = self.lock.lock().await;
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .await
-            .map_err(|e| DeliveryError::Temporary(format!("{}: {e}", self.path.display())))?;
-        file.write_all(&line)
-            .await
-            .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
-        file.flush()
-            .await
-            .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+        // Open, append and close in one trip to the blocking pool (tokio's file API makes a
+        // trip for each step).
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || {
+            let path = file.lock().unwrap_or_else(|e| e.into_inner());
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&*path)
+                .and_then(|mut f| f.write_all(&line))
+                .map_err(|e| DeliveryError::Temporary(format!("{}: {e}", path.display())))
+        })
+        .await
+        .map_err(|e| DeliveryError::Temporary(e.to_string()))??;
         Ok(())
     }
 }
