@@ -513,7 +513,12 @@ pub trait Store: DirectorySyncStore + Send + Sync {
     ) -> Result<Option<(Option<UserId>, String)>, StoreError>;
 
     // Reset flows ----------------------------------------------------------------------------
-    async fn create_flow(&self, flow: &crate::flow::Flow) -> Result<(), StoreError>;
+    /// Stores a new flow and its audit record, in one transaction.
+    async fn create_flow(
+        &self,
+        flow: &crate::flow::Flow,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     async fn get_flow(
         &self,
         id: crate::flow::FlowId,

@@ -9,11 +9,16 @@ use sspr_core::{User, UserId};
 use time::OffsetDateTime;
 
 use crate::time_ms::to_ms;
-use crate::{Backend, SqlStore, commit, error, rows};
+use crate::{Backend, SqlStore, commit, commit_audited, error, rows};
 
 impl SqlStore {
-    pub(crate) async fn create_flow_impl(&self, flow: &Flow) -> Result<(), StoreError> {
+    pub(crate) async fn create_flow_impl(
+        &self,
+        flow: &Flow,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let state = serde_json::to_string(flow).map_err(|e| error::corrupt(e.to_string()))?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO reset_flows (id, cookie_hash, user_id, stage, state, version, \
              created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -26,10 +31,10 @@ impl SqlStore {
         .bind(flow.version)
         .bind(to_ms(flow.created_at))
         .bind(to_ms(flow.expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(error::db)?;
-        Ok(())
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn get_flow_impl(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {

@@ -620,8 +620,8 @@ impl Store for SqlStore {
 
     // Reset flows ---------------------------------------------------------------------------
 
-    async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
-        self.create_flow_impl(flow).await
+    async fn create_flow(&self, flow: &Flow, audit: &AuditEvent) -> Result<(), StoreError> {
+        self.create_flow_impl(flow, audit).await
     }
 
     async fn get_flow(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {

@@ -341,22 +341,18 @@ impl Reset<'_> {
             expires_at: now + self.flow_lifetime,
             version: 0,
         };
-        self.store.create_flow(&flow).await?;
         let caller = &caller.for_flow(flow.id);
         // Audited alike for every ID (the record says nothing the answer does not).
         let target: String = login.chars().take(64).collect();
-        self.store
-            .append_audit(
-                &self
-                    .audit(
-                        caller,
-                        &target,
-                        events::RESET_FLOW_PROGRESS,
-                        Outcome::Success,
-                    )
-                    .details(json!({ "step": "started", "flow": flow.id })),
+        let started = self
+            .audit(
+                caller,
+                &target,
+                events::RESET_FLOW_PROGRESS,
+                Outcome::Success,
             )
-            .await?;
+            .details(json!({ "step": "started", "flow": flow.id }));
+        self.store.create_flow(&flow, &started).await?;
         Ok(Started { flow, cookie })
     }
 

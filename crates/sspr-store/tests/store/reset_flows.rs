@@ -44,6 +44,10 @@ fn flow(subject: Option<UserId>) -> Flow {
     }
 }
 
+fn started() -> sspr_core::audit::AuditEvent {
+    event(events::RESET_FLOW_PROGRESS, "ada")
+}
+
 async fn story_flows_change_by_compare_and_set(store: SqlStore, _db: Db) {
     let u = new_user("ada");
     store
@@ -51,9 +55,18 @@ async fn story_flows_change_by_compare_and_set(store: SqlStore, _db: Db) {
         .await
         .unwrap();
     let f = flow(Some(u.id));
-    store.create_flow(&f).await.unwrap();
+    let before = audit_len(&store).await;
+    store.create_flow(&f, &started()).await.unwrap();
+    assert_eq!(
+        audit_len(&store).await,
+        before + 1,
+        "stored with its record"
+    );
     let decoy = flow(None);
-    store.create_flow(&decoy).await.unwrap();
+    store.create_flow(&decoy, &started()).await.unwrap();
+    // The same id again: refused, and no record without its flow.
+    assert!(store.create_flow(&decoy, &started()).await.is_err());
+    assert_eq!(audit_len(&store).await, before + 2);
     assert_eq!(store.get_flow(f.id).await.unwrap(), Some(f.clone()));
     assert_eq!(store.get_flow(FlowId::new()).await.unwrap(), None);
     // Read with its subject, as every step reads it: the user row as stored; none for a
@@ -222,7 +235,7 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
 
     // An unlock: codes and limits go, sessions stay.
     let mut f = flow(Some(ada));
-    store.create_flow(&f).await.unwrap();
+    store.create_flow(&f, &started()).await.unwrap();
     f.stage = Stage::Done;
     store.finish_flow(&f, ada, false, later).await.unwrap();
     let stored = store.get_flow(f.id).await.unwrap().unwrap();
@@ -237,7 +250,7 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
     // A reset: sessions go too. A flow written meanwhile (a stale version) is left as it is:
     // the act is done either way.
     let g = flow(Some(ada));
-    store.create_flow(&g).await.unwrap();
+    store.create_flow(&g, &started()).await.unwrap();
     let mut stale = g.clone();
     stale.version = 7;
     stale.stage = Stage::Done;
