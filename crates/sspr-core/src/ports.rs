@@ -454,6 +454,14 @@ pub trait Store: DirectorySyncStore + Send + Sync {
 
     // One-time codes -------------------------------------------------------------------------
     async fn create_code(&self, code: &NewCode) -> Result<(), StoreError>;
+    /// A code, the message that carries it (`None`: nothing is sent, as for a decoy) and the
+    /// record that it was sent, in one transaction.
+    async fn issue_code(
+        &self,
+        code: &NewCode,
+        message: Option<&NewOutboxMessage>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// Consumes an unused code for `binding` with this hash that has not expired at `now`:
     /// one conditional write, so of many parallel submissions exactly one gets `true`.
     async fn consume_code(
@@ -669,6 +677,16 @@ impl std::fmt::Debug for Notice {
 /// sent synchronously, so a provider's failure never changes what the user sees.
 #[async_trait]
 pub trait Delivery: Send + Sync {
+    /// The message a notice makes for `to`: rendered in `locale` with the organisation's
+    /// branding, ready for the outbox (for a caller that stores it in its own transaction).
+    fn render(
+        &self,
+        channel: DeliveryChannel,
+        to: &str,
+        notice: &Notice,
+        locale: crate::Locale,
+    ) -> NewOutboxMessage;
+    /// Renders the notice and writes it to the outbox.
     async fn queue(
         &self,
         channel: DeliveryChannel,

@@ -79,13 +79,13 @@ fn message(notice: &Notice) -> Message {
 
 #[async_trait]
 impl Delivery for OutboxDelivery {
-    async fn queue(
+    fn render(
         &self,
         channel: DeliveryChannel,
         to: &str,
         notice: &Notice,
         locale: Locale,
-    ) -> Result<(), StoreError> {
+    ) -> NewOutboxMessage {
         let rendered = messages::render(
             &message(notice),
             match channel {
@@ -96,15 +96,23 @@ impl Delivery for OutboxDelivery {
             locale.as_str(),
             &self.brand(),
         );
-        self.store
-            .enqueue(&NewOutboxMessage {
-                channel: channel.as_str().to_owned(),
-                recipient: to.to_owned(),
-                subject: rendered.subject,
-                body: rendered.text,
-                html_body: rendered.html,
-            })
-            .await
-            .map(drop)
+        NewOutboxMessage {
+            channel: channel.as_str().to_owned(),
+            recipient: to.to_owned(),
+            subject: rendered.subject,
+            body: rendered.text,
+            html_body: rendered.html,
+        }
+    }
+
+    async fn queue(
+        &self,
+        channel: DeliveryChannel,
+        to: &str,
+        notice: &Notice,
+        locale: Locale,
+    ) -> Result<(), StoreError> {
+        let message = self.render(channel, to, notice, locale);
+        self.store.enqueue(&message).await.map(drop)
     }
 }

@@ -1,30 +1,36 @@
 //! One-time codes (SPEC §4, DESIGN rule 5): stored as keyed hashes, consumed by one
 //! conditional write so that of any number of parallel submissions exactly one succeeds.
 
+use sqlx::AnyConnection;
 use sspr_core::UserId;
-use sspr_core::ports::{NewCode, StoreError};
+use sspr_core::audit::AuditEvent;
+use sspr_core::ports::{NewCode, NewOutboxMessage, StoreError};
 use time::OffsetDateTime;
 
-use crate::SqlStore;
 use crate::error;
 use crate::time_ms::to_ms;
+use crate::{SqlStore, commit_audited};
 
 impl SqlStore {
     pub(crate) async fn create_code_impl(&self, code: &NewCode) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO one_time_codes (id, user_id, binding, code_hash, created_at_ms, \
-             expires_at_ms, used_at_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
-        )
-        .bind(code.id.to_string())
-        .bind(code.user_id.map(|u| u.0.to_string()))
-        .bind(code.binding.as_str())
-        .bind(code.code_hash.as_str())
-        .bind(to_ms(code.created_at))
-        .bind(to_ms(code.expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(error::db)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(error::db)?;
+        insert(&mut conn, code).await
+    }
+
+    /// A code, the message that carries it (none for a decoy) and the record that it was
+    /// sent, in one transaction: one commit instead of three.
+    pub(crate) async fn issue_code_impl(
+        &self,
+        code: &NewCode,
+        message: Option<&NewOutboxMessage>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        insert(&mut tx, code).await?;
+        if let Some(message) = message {
+            crate::outbox::insert(&mut tx, message).await?;
+        }
+        commit_audited(tx, audit).await
     }
 
     pub(crate) async fn consume_code_impl(
@@ -66,4 +72,21 @@ impl SqlStore {
         .map_err(error::db)?;
         Ok(done.rows_affected())
     }
+}
+
+async fn insert(conn: &mut AnyConnection, code: &NewCode) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO one_time_codes (id, user_id, binding, code_hash, created_at_ms, \
+         expires_at_ms, used_at_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+    )
+    .bind(code.id.to_string())
+    .bind(code.user_id.map(|u| u.0.to_string()))
+    .bind(code.binding.as_str())
+    .bind(code.code_hash.as_str())
+    .bind(to_ms(code.created_at))
+    .bind(to_ms(code.expires_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(error::db)?;
+    Ok(())
 }

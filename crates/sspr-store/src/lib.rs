@@ -575,6 +575,15 @@ impl Store for SqlStore {
         self.create_code_impl(code).await
     }
 
+    async fn issue_code(
+        &self,
+        code: &NewCode,
+        message: Option<&NewOutboxMessage>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.issue_code_impl(code, message, audit).await
+    }
+
     async fn consume_code(
         &self,
         binding: &str,

@@ -70,24 +70,8 @@ impl SqlStore {
         &self,
         message: &NewOutboxMessage,
     ) -> Result<Uuid, StoreError> {
-        let id = Uuid::now_v7();
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO outbox (id, channel, recipient, subject, body, html_body, created_at_ms, \
-             status, attempts, next_attempt_at_ms, lease_until_ms, sent_at_ms, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $7, NULL, NULL, NULL)",
-        )
-        .bind(id.to_string())
-        .bind(message.channel.as_str())
-        .bind(message.recipient.as_str())
-        .bind(message.subject.as_str())
-        .bind(message.body.as_str())
-        .bind(message.html_body.as_deref())
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(error::db)?;
-        Ok(id)
+        let mut conn = self.pool.acquire().await.map_err(error::db)?;
+        insert(&mut conn, message).await
     }
 
     pub(crate) async fn claim_outbox_impl(
@@ -193,4 +177,29 @@ impl SqlStore {
         .map(decode)
         .collect()
     }
+}
+
+/// Queues `message` on `conn` (a pooled connection, or a transaction's).
+pub(crate) async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    message: &NewOutboxMessage,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::now_v7();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO outbox (id, channel, recipient, subject, body, html_body, created_at_ms, \
+         status, attempts, next_attempt_at_ms, lease_until_ms, sent_at_ms, last_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $7, NULL, NULL, NULL)",
+    )
+    .bind(id.to_string())
+    .bind(message.channel.as_str())
+    .bind(message.recipient.as_str())
+    .bind(message.subject.as_str())
+    .bind(message.body.as_str())
+    .bind(message.html_body.as_deref())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(error::db)?;
+    Ok(id)
 }

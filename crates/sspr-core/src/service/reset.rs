@@ -516,14 +516,26 @@ impl Reset<'_> {
                 &self.limits.failed_verifications,
             )
             .await??;
+        let target = user
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |u| u.username.as_str().to_owned());
+        let audit = self
+            .audit(
+                caller,
+                &target,
+                events::RESET_FLOW_PROGRESS,
+                Outcome::Success,
+            )
+            .details(json!({ "step": "method_sent", "method": method.kind, "flow": flow.id }));
         let sent = match method.kind {
             MethodType::Email
             | MethodType::MobileSms
             | MethodType::MobileVoice
             | MethodType::OfficeVoice => {
-                self.send_code(&flow, &method, user.as_ref(), caller)
+                // Audited with the code, in its transaction.
+                self.send_code(&flow, &method, user.as_ref(), caller, &audit)
                     .await?;
-                Sent::Code
+                return Ok(Sent::Code);
             }
             MethodType::AuthenticatorCode => Sent::Nothing,
             MethodType::SecurityQuestions => {
@@ -571,23 +583,7 @@ impl Reset<'_> {
                 Sent::Passkey(options.get("publicKey").cloned().unwrap_or_default())
             }
         };
-        let target = user
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |u| u.username.as_str().to_owned());
-        self.store
-            .append_audit(
-                &self
-                    .audit(
-                        caller,
-                        &target,
-                        events::RESET_FLOW_PROGRESS,
-                        Outcome::Success,
-                    )
-                    .details(
-                        json!({ "step": "method_sent", "method": method.kind, "flow": flow.id }),
-                    ),
-            )
-            .await?;
+        self.store.append_audit(&audit).await?;
         Ok(sent)
     }
 
@@ -641,6 +637,7 @@ impl Reset<'_> {
         method: &Offered,
         user: Option<&User>,
         caller: &Caller,
+        audit: &AuditEvent,
     ) -> Result<()> {
         let throttle = self.throttle();
         if let Some(ip) = &caller.client_ip {
@@ -688,20 +685,10 @@ impl Reset<'_> {
             Some(_) => code_hash(self.code_key, &binding, &code),
             None => code_hash(self.code_key, &format!("decoy:{binding}"), &code),
         };
-        self.store
-            .create_code(&NewCode {
-                id: uuid::Uuid::new_v4(),
-                user_id,
-                code_hash: hash,
-                binding,
-                created_at: now,
-                expires_at: now + self.limits.code_lifetime,
-            })
-            .await?;
-        if let (Some(to), Some(channel)) = (destination, channel(method.kind)) {
-            let minutes = u32::try_from(self.limits.code_lifetime.whole_minutes()).unwrap_or(5);
-            self.delivery
-                .queue(
+        let message = match (destination, channel(method.kind)) {
+            (Some(to), Some(channel)) => {
+                let minutes = u32::try_from(self.limits.code_lifetime.whole_minutes()).unwrap_or(5);
+                Some(self.delivery.render(
                     channel,
                     &to,
                     &Notice::VerificationCode {
@@ -710,9 +697,24 @@ impl Reset<'_> {
                         purpose: CodePurpose::Reset,
                     },
                     caller.locale,
-                )
-                .await?;
-        }
+                ))
+            }
+            _ => None,
+        };
+        self.store
+            .issue_code(
+                &NewCode {
+                    id: uuid::Uuid::new_v4(),
+                    user_id,
+                    code_hash: hash,
+                    binding,
+                    created_at: now,
+                    expires_at: now + self.limits.code_lifetime,
+                },
+                message.as_ref(),
+                audit,
+            )
+            .await?;
         Ok(())
     }
 

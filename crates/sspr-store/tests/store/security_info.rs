@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sspr_core::audit::events;
-use sspr_core::ports::{NewCode, Store};
+use sspr_core::ports::{NewCode, NewOutboxMessage, Store};
 use sspr_core::{MethodId, MethodType, RegisteredMethod, UserId};
 use sspr_store::SqlStore;
 use time::macros::datetime;
@@ -15,6 +15,7 @@ use crate::harness::{Db, audit_len, event, new_user};
 conformance!(
     story_methods_belong_to_their_user,
     story_codes_are_consumed_once,
+    story_an_issued_code_its_message_and_record_are_stored_together,
     story_throttle_counts_and_forgets,
     story_ceremonies_are_taken_once,
     story_registration_prompt_keeps_the_first_mark,
@@ -201,6 +202,62 @@ async fn story_codes_are_consumed_once(store: SqlStore, _db: Db) {
         .await
         .unwrap();
     assert!(store.prune_expired(NOW).await.unwrap() >= 1);
+}
+
+async fn story_an_issued_code_its_message_and_record_are_stored_together(store: SqlStore, _db: Db) {
+    let ada = user(&store, "ada").await;
+    let code = |binding: &str| NewCode {
+        id: uuid::Uuid::new_v4(),
+        user_id: Some(ada),
+        binding: binding.to_owned(),
+        code_hash: "h".into(),
+        created_at: NOW,
+        expires_at: NOW + Duration::minutes(5),
+    };
+    let message = NewOutboxMessage {
+        channel: "email".into(),
+        recipient: "ada@example.org".into(),
+        subject: "Your code".into(),
+        body: "12345678".into(),
+        html_body: None,
+    };
+    let sent = event(events::RESET_FLOW_PROGRESS, "ada");
+    let (audit0, outbox0) = (
+        audit_len(&store).await,
+        store.recent_outbox(100).await.unwrap().len(),
+    );
+    let first = code("reset:1");
+    store
+        .issue_code(&first, Some(&message), &sent)
+        .await
+        .unwrap();
+    assert_eq!(audit_len(&store).await, audit0 + 1);
+    let outbox = store.recent_outbox(100).await.unwrap();
+    assert_eq!(outbox.len(), outbox0 + 1);
+    assert_eq!(outbox[0].recipient, "ada@example.org");
+    // A decoy's code: stored and audited, nothing to send.
+    store
+        .issue_code(&code("decoy:reset:2"), None, &sent)
+        .await
+        .unwrap();
+    assert_eq!(audit_len(&store).await, audit0 + 2);
+    assert_eq!(store.recent_outbox(100).await.unwrap().len(), outbox0 + 1);
+    // All or nothing: a code that cannot be stored (its id is taken) leaves no message and
+    // no record behind.
+    let again = NewCode {
+        binding: "reset:3".into(),
+        ..first.clone()
+    };
+    assert!(
+        store
+            .issue_code(&again, Some(&message), &sent)
+            .await
+            .is_err()
+    );
+    assert_eq!(audit_len(&store).await, audit0 + 2);
+    assert_eq!(store.recent_outbox(100).await.unwrap().len(), outbox0 + 1);
+    assert!(store.consume_code("reset:1", "h", NOW).await.unwrap());
+    assert!(!store.consume_code("reset:3", "h", NOW).await.unwrap());
 }
 
 async fn story_throttle_counts_and_forgets(store: SqlStore, _db: Db) {
