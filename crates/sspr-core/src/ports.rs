@@ -546,14 +546,15 @@ pub trait Store: DirectorySyncStore + Send + Sync {
     ) -> Result<bool, StoreError>;
     /// The end of a flow's act, in one transaction: `flow` is written (compare-and-set, as
     /// [`Store::update_flow`]; a lost race is not an error, since the act is done), the
-    /// user's outstanding codes are spent, their sessions revoked when `revoke_sessions`, and
-    /// the limits counted against them cleared.
+    /// user's outstanding codes are spent, their sessions revoked when `revoke_sessions`, the
+    /// limits counted against them cleared, and `notices` queued in the outbox.
     async fn finish_flow(
         &self,
         flow: &crate::flow::Flow,
         user: UserId,
         revoke_sessions: bool,
         now: OffsetDateTime,
+        notices: &[NewOutboxMessage],
     ) -> Result<(), StoreError>;
     /// The one user whose username or email address is `login` (lower-case); `None` when
     /// none or several match. The whole user, in one statement: the start of every reset

@@ -4,7 +4,7 @@
 
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
-use sspr_core::ports::StoreError;
+use sspr_core::ports::{NewOutboxMessage, StoreError};
 use sspr_core::{User, UserId};
 use time::OffsetDateTime;
 
@@ -118,6 +118,7 @@ impl SqlStore {
         user: UserId,
         revoke_sessions: bool,
         now: OffsetDateTime,
+        notices: &[NewOutboxMessage],
     ) -> Result<(), StoreError> {
         let mut next = flow.clone();
         next.version = flow.version + 1;
@@ -149,6 +150,9 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(error::db)?;
+            for notice in notices {
+                crate::outbox::insert(&mut tx, notice).await?;
+            }
             return commit(tx).await;
         }
         // PostgreSQL's extended protocol takes one statement per query, with its own numbering.
@@ -181,6 +185,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(error::db)?;
+        for notice in notices {
+            crate::outbox::insert(&mut tx, notice).await?;
+        }
         commit(tx).await
     }
 }

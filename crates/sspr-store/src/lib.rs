@@ -658,8 +658,9 @@ impl Store for SqlStore {
         user: UserId,
         revoke_sessions: bool,
         now: OffsetDateTime,
+        notices: &[NewOutboxMessage],
     ) -> Result<(), StoreError> {
-        self.finish_flow_impl(flow, user, revoke_sessions, now)
+        self.finish_flow_impl(flow, user, revoke_sessions, now, notices)
             .await
     }
 

@@ -1198,12 +1198,7 @@ impl Reset<'_> {
         caller: &Caller,
         kind: ActKind,
     ) -> Result<()> {
-        flow.finish();
         let now = self.clock.now();
-        // Sessions elsewhere end with a new password; an unlock changes no credential.
-        self.store
-            .finish_flow(flow, user.id, kind == ActKind::Reset, now)
-            .await?;
         let policy = self.store.policy().await?;
         let at = now
             .format(&time::format_description::well_known::Rfc3339)
@@ -1215,29 +1210,37 @@ impl Reset<'_> {
             },
             ActKind::Unlock => Notice::Unlocked { at: at.clone() },
         };
+        let mut messages = Vec::new();
         if policy.notify_user_on_reset || kind == ActKind::Unlock {
             for to in self.user_addresses(user).await? {
-                self.delivery
-                    .queue(DeliveryChannel::Email, &to, &notice, caller.locale)
-                    .await?;
+                messages.push(self.delivery.render(
+                    DeliveryChannel::Email,
+                    &to,
+                    &notice,
+                    caller.locale,
+                ));
             }
         }
         if kind == ActKind::Reset && user.is_admin() && policy.notify_admins_on_admin_reset {
-            let admin = user.username.as_str().to_owned();
+            let notice = Notice::AdminPasswordReset {
+                admin: user.username.as_str().to_owned(),
+                at: at.clone(),
+            };
             for to in self.other_admin_addresses(user.id).await? {
-                self.delivery
-                    .queue(
-                        DeliveryChannel::Email,
-                        &to,
-                        &Notice::AdminPasswordReset {
-                            admin: admin.clone(),
-                            at: at.clone(),
-                        },
-                        caller.locale,
-                    )
-                    .await?;
+                messages.push(self.delivery.render(
+                    DeliveryChannel::Email,
+                    &to,
+                    &notice,
+                    caller.locale,
+                ));
             }
         }
+        flow.finish();
+        // Sessions elsewhere end with a new password; an unlock changes no credential. The
+        // notices are queued in the same transaction: told if and only if finished.
+        self.store
+            .finish_flow(flow, user.id, kind == ActKind::Reset, now, &messages)
+            .await?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sspr_core::audit::events;
 use sspr_core::flow::{Flow, FlowId, Offered, Stage, Target};
-use sspr_core::ports::{NewCode, Session, Store};
+use sspr_core::ports::{NewCode, NewOutboxMessage, Session, Store};
 use sspr_core::{EmailAddress, MethodType, UserId};
 use sspr_store::SqlStore;
 use time::OffsetDateTime;
@@ -237,7 +237,31 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
     let mut f = flow(Some(ada));
     store.create_flow(&f, &started()).await.unwrap();
     f.stage = Stage::Done;
-    store.finish_flow(&f, ada, false, later).await.unwrap();
+    let notice = |to: &str| NewOutboxMessage {
+        channel: "email".into(),
+        recipient: to.to_owned(),
+        subject: "Your account was unlocked".into(),
+        body: "…".into(),
+        html_body: None,
+    };
+    let notices = [notice("ada@example.org"), notice("ada@home.example")];
+    store
+        .finish_flow(&f, ada, false, later, &notices)
+        .await
+        .unwrap();
+    let mut told: Vec<String> = store
+        .recent_outbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.recipient)
+        .collect();
+    told.sort();
+    assert_eq!(
+        told,
+        ["ada@example.org", "ada@home.example"],
+        "queued with it"
+    );
     let stored = store.get_flow(f.id).await.unwrap().unwrap();
     assert_eq!((stored.stage, stored.version), (Stage::Done, 1));
     assert!(has_session("ada").await, "an unlock changes no credential");
@@ -254,7 +278,10 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
     let mut stale = g.clone();
     stale.version = 7;
     stale.stage = Stage::Done;
-    store.finish_flow(&stale, ada, true, later).await.unwrap();
+    store
+        .finish_flow(&stale, ada, true, later, &[])
+        .await
+        .unwrap();
     assert!(!has_session("ada").await);
     assert_eq!(store.get_flow(g.id).await.unwrap().unwrap(), g);
 
