@@ -379,15 +379,20 @@ fn main() {
     let secs = if quick { 5 } else { 20 };
     // The server and the simulated browsers on runtimes of their own, as they would be in
     // separate processes, and with thread names that tell whose CPU time is whose.
-    let runtime = |name: &str| {
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name(name)
-            .enable_all()
-            .build()
-            .unwrap()
+    let runtime = |name: &str, workers: Option<usize>| {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if let Some(n) = workers {
+            builder.worker_threads(n);
+        }
+        builder.thread_name(name).enable_all().build().unwrap()
     };
-    let server_rt = runtime("sspr-server");
-    let clients_rt = runtime("load-gen");
+    // For experiments only (the server's own runtime has one worker per core, as here by
+    // default).
+    let server_workers = std::env::var("SSPR_BENCH_SERVER_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let server_rt = runtime("sspr-server", server_workers);
+    let clients_rt = runtime("load-gen", None);
     println!(
         "reset flow load benchmark: {} cores, argon2id m=19456 KiB t=2 p=1, {secs} s per phase",
         cores()
