@@ -2,6 +2,7 @@
 //! so of two parallel requests that read the same flow only one can write it — the basis of
 //! "32 parallel password submissions → exactly one write".
 
+use sqlx::any::AnyRow;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::ports::{NewOutboxMessage, StoreError};
@@ -43,12 +44,8 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(error::db)?;
-        let Some(row) = row else { return Ok(None) };
-        let state: String = rows::get(&row, "state")?;
-        let mut flow: Flow = serde_json::from_str(&state)
-            .map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
-        flow.version = rows::get(&row, "version")?;
-        Ok(Some(flow))
+        row.map(|row| decode(id, &row, "state", "version"))
+            .transpose()
     }
 
     pub(crate) async fn get_flow_with_subject_impl(
@@ -65,10 +62,7 @@ impl SqlStore {
         .await
         .map_err(error::db)?;
         let Some(row) = row else { return Ok(None) };
-        let state: String = rows::get(&row, "flow_state")?;
-        let mut flow: Flow = serde_json::from_str(&state)
-            .map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
-        flow.version = rows::get(&row, "flow_version")?;
+        let flow = decode(id, &row, "flow_state", "flow_version")?;
         let user = match rows::get::<Option<String>>(&row, "id")? {
             Some(_) => Some(crate::users::decode(&row)?),
             None => None,
@@ -190,4 +184,14 @@ impl SqlStore {
         }
         commit(tx).await
     }
+}
+
+/// The flow stored as JSON in column `state`, with the row's `version` (the JSON's own is
+/// the one it had when written, not the compare-and-set counter).
+fn decode(id: FlowId, row: &AnyRow, state: &str, version: &str) -> Result<Flow, StoreError> {
+    let json: String = rows::get(row, state)?;
+    let mut flow: Flow =
+        serde_json::from_str(&json).map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
+    flow.version = rows::get(row, version)?;
+    Ok(flow)
 }

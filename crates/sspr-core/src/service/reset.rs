@@ -267,6 +267,22 @@ impl Reset<'_> {
         e
     }
 
+    /// The record of a step with one of the flow's methods ("method_sent", "method_failed",
+    /// "method_verified"), about the flow's user or "-" for a decoy.
+    fn method_step(
+        &self,
+        caller: &Caller,
+        user: Option<&User>,
+        step: &str,
+        outcome: Outcome,
+        method: MethodType,
+        flow: FlowId,
+    ) -> AuditEvent {
+        let target = user.map_or("-", |u| u.username.as_str());
+        self.audit(caller, target, events::RESET_FLOW_PROGRESS, outcome)
+            .details(json!({ "step": step, "method": method, "flow": flow }))
+    }
+
     fn cookie_hash(&self, cookie: &str) -> String {
         self.code_key
             .keyed_hash(format!("flow:{cookie}").as_bytes())
@@ -516,17 +532,14 @@ impl Reset<'_> {
                 &self.limits.failed_verifications,
             )
             .await??;
-        let target = user
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |u| u.username.as_str().to_owned());
-        let audit = self
-            .audit(
-                caller,
-                &target,
-                events::RESET_FLOW_PROGRESS,
-                Outcome::Success,
-            )
-            .details(json!({ "step": "method_sent", "method": method.kind, "flow": flow.id }));
+        let audit = self.method_step(
+            caller,
+            user.as_ref(),
+            "method_sent",
+            Outcome::Success,
+            method.kind,
+            flow.id,
+        );
         let sent = match method.kind {
             MethodType::Email
             | MethodType::MobileSms
@@ -818,11 +831,14 @@ impl Reset<'_> {
                 )
                 .await?;
             self.store
-                .append_audit(
-                    &self
-                        .audit(caller, &target, events::RESET_FLOW_PROGRESS, Outcome::Failure)
-                        .details(json!({ "step": "method_failed", "method": method.kind, "flow": flow.id })),
-                )
+                .append_audit(&self.method_step(
+                    caller,
+                    user.as_ref(),
+                    "method_failed",
+                    Outcome::Failure,
+                    method.kind,
+                    flow.id,
+                ))
                 .await?;
             if let Err(blocked) = hit {
                 self.store
@@ -845,14 +861,14 @@ impl Reset<'_> {
             }
             return Err(ResetError::InvalidProof);
         }
-        let audit = self
-            .audit(
-                caller,
-                &target,
-                events::RESET_FLOW_PROGRESS,
-                Outcome::Success,
-            )
-            .details(json!({ "step": "method_verified", "method": method.kind, "flow": flow.id }));
+        let audit = self.method_step(
+            caller,
+            user.as_ref(),
+            "method_verified",
+            Outcome::Success,
+            method.kind,
+            flow.id,
+        );
         // The proof is spent (a code consumed, a step used): record it even if a parallel
         // request of this flow (a questions draw, another proof) wrote the flow meanwhile.
         let mut attempts = 0;
