@@ -62,14 +62,12 @@ impl SqlStore {
         user: UserId,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE one_time_codes SET used_at_ms = $2 WHERE user_id = $1 AND used_at_ms IS NULL",
-        )
-        .bind(user.0.to_string())
-        .bind(to_ms(now))
-        .execute(&self.pool)
-        .await
-        .map_err(error::db)?;
+        let done = sqlx::query(SPEND_USER_CODES)
+            .bind(user.0.to_string())
+            .bind(to_ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(error::db)?;
         Ok(done.rows_affected())
     }
 }
@@ -90,3 +88,7 @@ async fn insert(conn: &mut AnyConnection, code: &NewCode) -> Result<(), StoreErr
     .map_err(error::db)?;
     Ok(())
 }
+
+/// Spends (at `$2`) the outstanding codes of user `$1` (also run as part of `finish_flow`).
+pub(crate) const SPEND_USER_CODES: &str =
+    "UPDATE one_time_codes SET used_at_ms = $2 WHERE user_id = $1 AND used_at_ms IS NULL";

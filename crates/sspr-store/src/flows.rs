@@ -9,6 +9,9 @@ use sspr_core::ports::{NewOutboxMessage, StoreError};
 use sspr_core::{User, UserId};
 use time::OffsetDateTime;
 
+use crate::codes::SPEND_USER_CODES;
+use crate::sessions::REVOKE_USER_SESSIONS;
+use crate::throttle::CLEAR_USER_LIMITS;
 use crate::time_ms::to_ms;
 use crate::{Backend, SqlStore, commit, commit_audited, error, rows};
 
@@ -83,15 +86,7 @@ impl SqlStore {
         let mut next = flow.clone();
         next.version = flow.version + 1;
         let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
-        let update = sqlx::query(
-            "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
-             WHERE id = $4 AND version = $5",
-        )
-        .bind(next.stage.as_str())
-        .bind(state)
-        .bind(next.version)
-        .bind(flow.id.to_string())
-        .bind(flow.version);
+        let update = update_if_version(&next, &state, flow);
         let Some(audit) = audit else {
             let done = update.execute(&self.pool).await.map_err(error::db)?;
             return Ok(done.rows_affected() == 1);
@@ -117,68 +112,51 @@ impl SqlStore {
         let mut next = flow.clone();
         next.version = flow.version + 1;
         let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
-        const FLOW: &str = "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
-                            WHERE id = $4 AND version = $5";
-        const SESSIONS: &str = "UPDATE sessions SET revoked = 1 WHERE user_id = $6 AND revoked = 0";
-        const CODES: &str =
-            "UPDATE one_time_codes SET used_at_ms = $7 WHERE user_id = $6 AND used_at_ms IS NULL";
-        const LIMITS: &str = "DELETE FROM throttle_events WHERE user_id = $6";
         let user = user.0.to_string();
         let mut tx = self.begin().await?;
+        // Each with whether it takes the time as `$2` (all take the user as `$1`).
+        let mut per_user = vec![(SPEND_USER_CODES, true), (CLEAR_USER_LIMITS, false)];
+        if revoke_sessions {
+            per_user.push((REVOKE_USER_SESSIONS, false));
+        }
         if self.backend == Backend::Sqlite {
-            // SQLite takes several statements in one query, their numbered parameters shared:
-            // one round trip to the connection's thread instead of four.
-            let mut sql = vec![FLOW, CODES, LIMITS];
-            if revoke_sessions {
-                sql.push(SESSIONS);
-            }
+            // SQLite takes several statements in one query, their numbered parameters shared
+            // (`$1` the user and `$2` the time in every per-user statement): one round trip
+            // to the connection's thread instead of four.
+            let mut sql = vec![
+                "UPDATE reset_flows SET stage = $3, state = $4, version = $5 \
+                 WHERE id = $6 AND version = $7",
+            ];
+            sql.extend(per_user.iter().map(|(sql, _)| *sql));
             // Only the fixed statements above are joined; every value is bound.
             sqlx::query(sqlx::AssertSqlSafe(sql.join(";\n")))
+                .bind(user.as_str())
+                .bind(to_ms(now))
                 .bind(next.stage.as_str())
                 .bind(state.as_str())
                 .bind(next.version)
                 .bind(flow.id.to_string())
                 .bind(flow.version)
-                .bind(user.as_str())
-                .bind(to_ms(now))
                 .execute(&mut *tx)
                 .await
                 .map_err(error::db)?;
-            for notice in notices {
-                crate::outbox::insert(&mut tx, notice).await?;
+        } else {
+            // PostgreSQL's extended protocol takes one statement per query, and every
+            // parameter of a query must appear in it.
+            update_if_version(&next, &state, flow)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::db)?;
+            for (sql, takes_time) in per_user {
+                let query = sqlx::query(sql).bind(user.as_str());
+                let query = if takes_time {
+                    query.bind(to_ms(now))
+                } else {
+                    query
+                };
+                query.execute(&mut *tx).await.map_err(error::db)?;
             }
-            return commit(tx).await;
         }
-        // PostgreSQL's extended protocol takes one statement per query, with its own numbering.
-        sqlx::query(FLOW)
-            .bind(next.stage.as_str())
-            .bind(state.as_str())
-            .bind(next.version)
-            .bind(flow.id.to_string())
-            .bind(flow.version)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db)?;
-        if revoke_sessions {
-            sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0")
-                .bind(user.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(error::db)?;
-        }
-        sqlx::query(
-            "UPDATE one_time_codes SET used_at_ms = $2 WHERE user_id = $1 AND used_at_ms IS NULL",
-        )
-        .bind(user.as_str())
-        .bind(to_ms(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db)?;
-        sqlx::query("DELETE FROM throttle_events WHERE user_id = $1")
-            .bind(user.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db)?;
         for notice in notices {
             crate::outbox::insert(&mut tx, notice).await?;
         }
@@ -194,4 +172,22 @@ fn decode(id: FlowId, row: &AnyRow, state: &str, version: &str) -> Result<Flow, 
         serde_json::from_str(&json).map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
     flow.version = rows::get(row, version)?;
     Ok(flow)
+}
+
+/// `UPDATE` of the stored flow to `next` (serialised as `state`), only while its version is
+/// still `flow.version`.
+fn update_if_version<'q>(
+    next: &'q Flow,
+    state: &'q str,
+    flow: &Flow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
+         WHERE id = $4 AND version = $5",
+    )
+    .bind(next.stage.as_str())
+    .bind(state)
+    .bind(next.version)
+    .bind(flow.id.to_string())
+    .bind(flow.version)
 }

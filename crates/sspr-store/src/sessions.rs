@@ -75,12 +75,15 @@ impl SqlStore {
     /// known here: the port passes no `now`, and the store's wall clock may disagree with the
     /// caller's clock.)
     pub(crate) async fn revoke_user_sessions_impl(&self, user: UserId) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0")
-                .bind(user.0.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(error::db)?;
+        let done = sqlx::query(REVOKE_USER_SESSIONS)
+            .bind(user.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(error::db)?;
         Ok(done.rows_affected())
     }
 }
+
+/// Revokes the live sessions of user `$1` (also run as part of `finish_flow`).
+pub(crate) const REVOKE_USER_SESSIONS: &str =
+    "UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0";

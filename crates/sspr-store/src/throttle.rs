@@ -108,7 +108,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn throttle_clear_user_impl(&self, user: UserId) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM throttle_events WHERE user_id = $1")
+        let done = sqlx::query(CLEAR_USER_LIMITS)
             .bind(user.0.to_string())
             .execute(&self.pool)
             .await
@@ -199,3 +199,6 @@ impl SqlStore {
         Ok(Some((user, state)))
     }
 }
+
+/// Forgets the attempts counted against user `$1` (also run as part of `finish_flow`).
+pub(crate) const CLEAR_USER_LIMITS: &str = "DELETE FROM throttle_events WHERE user_id = $1";
