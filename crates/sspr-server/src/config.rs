@@ -183,28 +183,27 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Read the URL from this file instead (it holds the password).
     pub url_file: Option<PathBuf>,
-    /// Connections in the pool; unset: [`DatabaseConfig::DEFAULT_SQLITE_CONNECTIONS`] on
-    /// SQLite, [`DatabaseConfig::DEFAULT_POSTGRES_CONNECTIONS`] on PostgreSQL.
+    /// Connections in the PostgreSQL pool; unset:
+    /// [`DatabaseConfig::DEFAULT_POSTGRES_CONNECTIONS`]. SQLite always has one connection.
     pub max_connections: Option<u32>,
 }
 
 impl DatabaseConfig {
-    /// SQLite writes one transaction at a time whatever the pool, and every commit by one
-    /// connection empties the page cache of all the others (they read those pages again from
-    /// the file). One connection keeps its cache and its thread warm: the reset flows'
-    /// database CPU fell by about a third with it (docs/benchmarks.md). More connections
-    /// let long reads (reports, exports) run beside other requests, at that cost.
-    pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 1;
+    /// SQLite writes one transaction at a time whatever the number of connections, every
+    /// commit by one connection empties the page cache of all the others, and the store runs
+    /// SQLite's statements in place on the request's thread (sspr-store's `db` module): one
+    /// connection is all SQLite gets.
+    pub const SQLITE_CONNECTIONS: u32 = 1;
     pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
 
-    /// The pool size for the database at `url`.
+    /// The number of connections to the database at `url`.
     pub fn connections_for(&self, url: &str) -> u32 {
-        self.max_connections
-            .unwrap_or(if url.starts_with("sqlite:") {
-                Self::DEFAULT_SQLITE_CONNECTIONS
-            } else {
-                Self::DEFAULT_POSTGRES_CONNECTIONS
-            })
+        if url.starts_with("sqlite:") {
+            Self::SQLITE_CONNECTIONS
+        } else {
+            self.max_connections
+                .unwrap_or(Self::DEFAULT_POSTGRES_CONNECTIONS)
+        }
     }
 }
 
@@ -815,6 +814,13 @@ fn validate(config: Config, f: &Figment) -> Result<Loaded, ConfigError> {
         .dir
         .clone()
         .unwrap_or_else(|| config.data_dir.join("breached"));
+    if database_url.starts_with("sqlite:") && config.database.max_connections.is_some_and(|n| n > 1)
+    {
+        warnings.push(format!(
+            "`database.max_connections` (from {}) applies to PostgreSQL only: SQLite has one connection",
+            source_of(f, "database.max_connections")
+        ));
+    }
     let channels = delivery_channels(&config, f, &mut warnings)?;
     let mut config = config;
     let directory_password = directory_settings(&mut config.directory, f)?;
@@ -1142,10 +1148,21 @@ mod tests {
             loaded.config.database.connections_for(&loaded.database_url),
             1
         );
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
         assert_eq!(c.database.connections_for("postgres://db.internal/sspr"), 8);
         c.database.max_connections = Some(4);
-        assert_eq!(c.database.connections_for("sqlite:///x/sspr.db"), 4);
         assert_eq!(c.database.connections_for("postgres://db/sspr"), 4);
+        // SQLite has one connection whatever is set, and says so.
+        assert_eq!(c.database.connections_for("sqlite:///x/sspr.db"), 1);
+        let loaded = from_config(c.clone()).unwrap();
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.contains("database.max_connections") && w.contains("PostgreSQL only")),
+            "{:?}",
+            loaded.warnings
+        );
         for bad in [0, 1001] {
             c.database.max_connections = Some(bad);
             let e = from_config(c.clone()).unwrap_err().to_string();

@@ -1,11 +1,12 @@
 //! API tokens: metadata and the SHA-256 of the secret (never the secret itself).
 
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::AdminRole;
 use sspr_core::audit::AuditEvent;
 use sspr_core::ports::{ApiToken, NewApiToken, StoreError};
 use time::OffsetDateTime;
 
+use crate::db;
 use crate::error::{self, Violation};
 use crate::time_ms::{opt_to_ms, to_ms};
 use crate::{SqlStore, commit_audited, rows};
@@ -13,7 +14,7 @@ use crate::{SqlStore, commit_audited, rows};
 const COLUMNS: &str = "id, name, role, secret_sha256, created_by, created_at_ms, expires_at_ms, \
                        revoked_at_ms, last_used_at_ms";
 
-fn decode(row: &AnyRow) -> Result<(ApiToken, String), StoreError> {
+fn decode(row: &Row) -> Result<(ApiToken, String), StoreError> {
     Ok((
         ApiToken {
             id: rows::get(row, "id")?,
@@ -37,7 +38,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let t = &new.token;
         let mut tx = self.begin().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO api_tokens (id, name, role, secret_sha256, created_by, created_at_ms, \
              expires_at_ms, revoked_at_ms, last_used_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
@@ -49,7 +50,7 @@ impl SqlStore {
         .bind(t.created_by.as_str())
         .bind(to_ms(t.created_at))
         .bind(opt_to_ms(t.expires_at))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| {
             error::write(e, Violation::Unique, || {
@@ -63,11 +64,11 @@ impl SqlStore {
         &self,
         id: &str,
     ) -> Result<Option<(ApiToken, String)>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        db::query(db::Dynamic(format!(
             "SELECT {COLUMNS} FROM api_tokens WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db)
         .await
         .map_err(error::db)?
         .as_ref()
@@ -76,10 +77,10 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_api_tokens_impl(&self) -> Result<Vec<ApiToken>, StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        db::query(db::Dynamic(format!(
             "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at_ms DESC, id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
@@ -94,12 +95,12 @@ impl SqlStore {
         audit: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE api_tokens SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL",
         )
         .bind(id)
         .bind(to_ms(at))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         if done.rows_affected() != 1 {
@@ -114,10 +115,10 @@ impl SqlStore {
         id: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_tokens SET last_used_at_ms = $2 WHERE id = $1")
+        db::query("UPDATE api_tokens SET last_used_at_ms = $2 WHERE id = $1")
             .bind(id)
             .bind(to_ms(at))
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         Ok(())

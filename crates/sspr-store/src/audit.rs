@@ -13,8 +13,8 @@
 //! A transaction that rolls back takes its sequence number with it, so the chain stays
 //! gap-free.
 
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
+use crate::db::Row;
+use crate::db::Tx;
 use sspr_core::audit::{AuditEvent, AuditRecord, Outcome, chain_hash};
 use sspr_core::ports::{AuditFilter, Page, StoreError};
 
@@ -26,14 +26,12 @@ enum Param {
     Int(i64),
     Text(String),
 }
+use crate::db;
 use crate::{SqlStore, rows};
 
 /// Appends `event` to the chain within the transaction `conn` is in.
-pub(crate) async fn append(
-    conn: &mut AnyConnection,
-    event: &AuditEvent,
-) -> Result<AuditRecord, StoreError> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+pub(crate) async fn append(conn: &mut Tx, event: &AuditEvent) -> Result<AuditRecord, StoreError> {
+    let head = db::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_optional(&mut *conn)
         .await
         .map_err(error::db)?
@@ -53,7 +51,7 @@ pub(crate) async fn append(
         ..event.clone()
     };
     let hash = chain_hash(&prev_hash, seq, at, &event);
-    sqlx::query(
+    db::query(
         "INSERT INTO audit_events (seq, at_ms, event_type, actor, target, client_ip, user_agent, \
          outcome, reason, correlation_id, details, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -84,7 +82,7 @@ pub(crate) async fn append(
     })
 }
 
-fn decode(row: &AnyRow) -> Result<AuditRecord, StoreError> {
+fn decode(row: &Row) -> Result<AuditRecord, StoreError> {
     let details: String = rows::get(row, "details")?;
     let details = serde_json::from_str(&details)
         .map_err(|e| corrupt(format!("stored audit details are not JSON: {e}")))?;
@@ -115,14 +113,14 @@ impl SqlStore {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlx::query(
+        db::query(
             "SELECT seq, at_ms, event_type, actor, target, client_ip, user_agent, outcome, \
              reason, correlation_id, details, prev_hash, hash FROM audit_events \
              WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after_seq)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
@@ -189,7 +187,7 @@ impl SqlStore {
              reason, correlation_id, details, prev_hash, hash FROM audit_events{where_sql} \
              ORDER BY seq DESC LIMIT ${limit_i} OFFSET ${offset_i}"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(select));
+        let mut q = db::query(db::Dynamic(select));
         for (_, p) in &params {
             q = match p {
                 Param::Int(v) => q.bind(*v),
@@ -199,13 +197,13 @@ impl SqlStore {
         let items = q
             .bind(i64::from(limit))
             .bind(i64::from(offset))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await
             .map_err(error::db)?
             .iter()
             .map(decode)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut c = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let mut c = db::query(db::Dynamic(format!(
             "SELECT COUNT(*) AS n FROM audit_events{where_sql}"
         )));
         for (_, p) in &params {
@@ -214,7 +212,7 @@ impl SqlStore {
                 Param::Text(v) => c.bind(v.clone()),
             };
         }
-        let row = c.fetch_one(&self.pool).await.map_err(error::db)?;
+        let row = c.fetch_one(&self.db).await.map_err(error::db)?;
         let total: i64 = rows::get(&row, "n")?;
         Ok(Page {
             items,
@@ -223,8 +221,8 @@ impl SqlStore {
     }
 
     pub(crate) async fn audit_head_impl(&self) -> Result<(i64, String), StoreError> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_optional(&self.pool)
+        let row = db::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.db)
             .await
             .map_err(error::db)?
             .ok_or_else(|| corrupt("the audit_head row is missing"))?;

@@ -1,20 +1,19 @@
 //! One-time codes (SPEC §4, DESIGN rule 5): stored as keyed hashes, consumed by one
 //! conditional write so that of any number of parallel submissions exactly one succeeds.
 
-use sqlx::AnyConnection;
 use sspr_core::UserId;
 use sspr_core::audit::AuditEvent;
 use sspr_core::ports::{NewCode, NewOutboxMessage, StoreError};
 use time::OffsetDateTime;
 
+use crate::db;
 use crate::error;
 use crate::time_ms::to_ms;
 use crate::{SqlStore, commit_audited};
 
 impl SqlStore {
     pub(crate) async fn create_code_impl(&self, code: &NewCode) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(error::db)?;
-        insert(&mut conn, code).await
+        insert(&self.db, code).await
     }
 
     /// A code, the message that carries it (none for a decoy) and the record that it was
@@ -42,7 +41,7 @@ impl SqlStore {
         // One row at most: two live codes of one binding with the same hash would be the same
         // code sent twice, and either may be consumed. The sub-select picks one id so that the
         // UPDATE touches one row on both backends.
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE one_time_codes SET used_at_ms = $3 WHERE id = (\
                SELECT id FROM one_time_codes WHERE binding = $1 AND code_hash = $2 \
                AND used_at_ms IS NULL AND expires_at_ms > $3 ORDER BY id LIMIT 1) \
@@ -51,7 +50,7 @@ impl SqlStore {
         .bind(binding)
         .bind(code_hash)
         .bind(to_ms(now))
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(error::db)?;
         Ok(done.rows_affected() == 1)
@@ -62,18 +61,18 @@ impl SqlStore {
         user: UserId,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(SPEND_USER_CODES)
+        let done = db::query(SPEND_USER_CODES)
             .bind(user.0.to_string())
             .bind(to_ms(now))
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         Ok(done.rows_affected())
     }
 }
 
-async fn insert(conn: &mut AnyConnection, code: &NewCode) -> Result<(), StoreError> {
-    sqlx::query(
+async fn insert<'e>(on: impl Into<db::On<'e>>, code: &NewCode) -> Result<(), StoreError> {
+    db::query(
         "INSERT INTO one_time_codes (id, user_id, binding, code_hash, created_at_ms, \
          expires_at_ms, used_at_ms) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
     )
@@ -83,7 +82,7 @@ async fn insert(conn: &mut AnyConnection, code: &NewCode) -> Result<(), StoreErr
     .bind(code.code_hash.as_str())
     .bind(to_ms(code.created_at))
     .bind(to_ms(code.expires_at))
-    .execute(&mut *conn)
+    .execute(on)
     .await
     .map_err(error::db)?;
     Ok(())

@@ -12,6 +12,7 @@ use sspr_core::ports::{
 };
 use sspr_core::{EmailAddress, NewUser, PhoneNumber, UserId, UserSource};
 
+use crate::db;
 use crate::error;
 use crate::time_ms::now_ms;
 use crate::users::{insert, search_key};
@@ -34,14 +35,14 @@ impl DirectorySyncStore for SqlStore {
         let mut links = HashMap::new();
         let mut after = String::new();
         loop {
-            let rows = sqlx::query(
+            let rows = db::query(
                 "SELECT d.external_id, d.user_id, d.dn, d.digest, u.enabled \
                  FROM directory_users d JOIN users u ON u.id = d.user_id \
                  WHERE d.external_id > $1 ORDER BY d.external_id LIMIT $2",
             )
             .bind(after.as_str())
             .bind(PAGE)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await
             .map_err(error::db)?;
             for row in &rows {
@@ -75,17 +76,17 @@ impl DirectorySyncStore for SqlStore {
         for u in users {
             let digest = u.digest.as_str();
             let link =
-                sqlx::query("SELECT user_id, digest FROM directory_users WHERE external_id = $1")
+                db::query("SELECT user_id, digest FROM directory_users WHERE external_id = $1")
                     .bind(u.external_id.as_str())
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut tx)
                     .await
                     .map_err(error::db)?;
             // Someone else holding the username (a cloud-only user, or another entry): leave
             // both alone rather than take over an account. Checked before writing, because a
             // failed statement would abort the whole transaction on PostgreSQL.
-            let holder = sqlx::query("SELECT id FROM users WHERE username = $1")
+            let holder = db::query("SELECT id FROM users WHERE username = $1")
                 .bind(u.username.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut tx)
                 .await
                 .map_err(error::db)?
                 .map(|row| rows::uuid(&row, "id"))
@@ -101,7 +102,7 @@ impl DirectorySyncStore for SqlStore {
                         conflicts.push(u.username.as_str().to_owned());
                         continue;
                     }
-                    sqlx::query(
+                    db::query(
                         "UPDATE users SET username = $2, display_name = $3, display_name_lower = $4, \
                          first_name = $5, last_name = $6, email = $7, mobile_phone = $8, \
                          office_phone = $9, enabled = $10, updated_at_ms = $11 WHERE id = $1",
@@ -117,18 +118,16 @@ impl DirectorySyncStore for SqlStore {
                     .bind(u.office_phone.as_ref().map(PhoneNumber::as_str))
                     .bind(i64::from(u.enabled))
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await
                     .map_err(error::db)?;
-                    sqlx::query(
-                        "UPDATE directory_users SET dn = $2, digest = $3 WHERE user_id = $1",
-                    )
-                    .bind(user_id.to_string())
-                    .bind(u.dn.to_lowercase())
-                    .bind(digest)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(error::db)?;
+                    db::query("UPDATE directory_users SET dn = $2, digest = $3 WHERE user_id = $1")
+                        .bind(user_id.to_string())
+                        .bind(u.dn.to_lowercase())
+                        .bind(digest)
+                        .execute(&mut tx)
+                        .await
+                        .map_err(error::db)?;
                     counts.updated += 1;
                     updated.push(u.username.as_str().to_owned());
                 }
@@ -147,7 +146,7 @@ impl DirectorySyncStore for SqlStore {
                     new.office_phone = u.office_phone.clone();
                     new.enabled = u.enabled;
                     insert(&mut tx, &new, now).await?;
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO directory_users (user_id, external_id, dn, digest) \
                          VALUES ($1, $2, $3, $4)",
                     )
@@ -155,7 +154,7 @@ impl DirectorySyncStore for SqlStore {
                     .bind(u.external_id.as_str())
                     .bind(u.dn.to_lowercase())
                     .bind(digest)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await
                     .map_err(error::db)?;
                     counts.created += 1;
@@ -187,26 +186,26 @@ impl DirectorySyncStore for SqlStore {
         let mut tx = self.begin().await?;
         let mut disabled = Vec::new();
         for id in external_ids {
-            let row = sqlx::query(
+            let row = db::query(
                 "SELECT u.id, u.username FROM directory_users d JOIN users u ON u.id = d.user_id \
                  WHERE d.external_id = $1 AND u.enabled = 1",
             )
             .bind(id.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await
             .map_err(error::db)?;
             let Some(row) = row else { continue };
             let user_id = rows::uuid(&row, "id")?;
-            sqlx::query("UPDATE users SET enabled = 0, updated_at_ms = $2 WHERE id = $1")
+            db::query("UPDATE users SET enabled = 0, updated_at_ms = $2 WHERE id = $1")
                 .bind(user_id.to_string())
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(error::db)?;
             // Forget the digest: if the entry comes back, the next sync enables it again.
-            sqlx::query("UPDATE directory_users SET digest = '' WHERE user_id = $1")
+            db::query("UPDATE directory_users SET digest = '' WHERE user_id = $1")
                 .bind(user_id.to_string())
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(error::db)?;
             disabled.push(rows::get::<String>(&row, "username")?);
@@ -227,8 +226,8 @@ impl DirectorySyncStore for SqlStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
         let mut user_by_dn = HashMap::new();
-        for row in sqlx::query("SELECT dn, user_id FROM directory_users")
-            .fetch_all(&mut *tx)
+        for row in db::query("SELECT dn, user_id FROM directory_users")
+            .fetch_all(&mut tx)
             .await
             .map_err(error::db)?
         {
@@ -242,17 +241,17 @@ impl DirectorySyncStore for SqlStore {
         let mut skipped = Vec::new();
         for g in groups {
             let existing =
-                sqlx::query("SELECT group_id FROM directory_groups WHERE external_id = $1")
+                db::query("SELECT group_id FROM directory_groups WHERE external_id = $1")
                     .bind(g.external_id.as_str())
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut tx)
                     .await
                     .map_err(error::db)?
                     .map(|row| rows::get::<String>(&row, "group_id"))
                     .transpose()?;
             let name_key = g.name.as_str().to_lowercase();
-            let holder = sqlx::query("SELECT id FROM groups WHERE name_lower = $1")
+            let holder = db::query("SELECT id FROM groups WHERE name_lower = $1")
                 .bind(name_key.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut tx)
                 .await
                 .map_err(error::db)?
                 .map(|row| rows::get::<String>(&row, "id"))
@@ -263,17 +262,17 @@ impl DirectorySyncStore for SqlStore {
                         skipped.push(g.name.as_str().to_owned());
                         continue;
                     }
-                    sqlx::query("UPDATE groups SET name = $2, name_lower = $3 WHERE id = $1")
+                    db::query("UPDATE groups SET name = $2, name_lower = $3 WHERE id = $1")
                         .bind(id.as_str())
                         .bind(g.name.as_str())
                         .bind(name_key.as_str())
-                        .execute(&mut *tx)
+                        .execute(&mut tx)
                         .await
                         .map_err(error::db)?;
-                    sqlx::query("UPDATE directory_groups SET dn = $2 WHERE group_id = $1")
+                    db::query("UPDATE directory_groups SET dn = $2 WHERE group_id = $1")
                         .bind(id.as_str())
                         .bind(g.dn.to_lowercase())
-                        .execute(&mut *tx)
+                        .execute(&mut tx)
                         .await
                         .map_err(error::db)?;
                     id
@@ -285,7 +284,7 @@ impl DirectorySyncStore for SqlStore {
                         continue;
                     }
                     let id = uuid::Uuid::now_v7().to_string();
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO groups (id, name, name_lower, description, created_at_ms) \
                          VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -294,16 +293,16 @@ impl DirectorySyncStore for SqlStore {
                     .bind(name_key.as_str())
                     .bind("synced from the on-premises directory")
                     .bind(now_ms())
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await
                     .map_err(error::db)?;
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO directory_groups (group_id, external_id, dn) VALUES ($1, $2, $3)",
                     )
                     .bind(id.as_str())
                     .bind(g.external_id.as_str())
                     .bind(g.dn.to_lowercase())
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await
                     .map_err(error::db)?;
                     id
@@ -313,10 +312,10 @@ impl DirectorySyncStore for SqlStore {
             synced.push((id, g));
         }
         // Memberships of directory groups mirror the directory: replaced as a whole.
-        sqlx::query(
+        db::query(
             "DELETE FROM group_members WHERE group_id IN (SELECT group_id FROM directory_groups)",
         )
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         for (id, g) in &synced {
@@ -333,14 +332,14 @@ impl DirectorySyncStore for SqlStore {
                 } else {
                     continue;
                 };
-                sqlx::query(
+                db::query(
                     "INSERT INTO group_members (group_id, member_user_id, member_group_id) \
                      VALUES ($1, $2, $3)",
                 )
                 .bind(id.as_str())
                 .bind(user)
                 .bind(group)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(error::db)?;
             }

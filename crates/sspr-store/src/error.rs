@@ -1,8 +1,12 @@
-//! sqlx errors mapped to the port's [`StoreError`], which holds no sqlx type (DESIGN rule 8).
-//! The mapping keeps sqlx's message, so that the log shows the cause.
+//! Database errors (sqlx's for PostgreSQL, rusqlite's for SQLite) mapped to the port's
+//! [`StoreError`], which holds no driver type (DESIGN rule 8). The mapping keeps the driver's
+//! message, so that the log shows the cause.
 
+use rusqlite::ffi;
 use sqlx::error::ErrorKind;
 use sspr_core::ports::StoreError;
+
+use crate::db::DbError;
 
 /// A constraint the database refused a write for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,14 +17,22 @@ pub(crate) enum Violation {
 }
 
 /// Which constraint, if any, `e` reports.
-pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    match db.kind() {
-        ErrorKind::UniqueViolation => Some(Violation::Unique),
-        ErrorKind::ForeignKeyViolation => Some(Violation::ForeignKey),
-        ErrorKind::CheckViolation => Some(Violation::Check),
+pub(crate) fn violation(e: &DbError) -> Option<Violation> {
+    match e {
+        DbError::Sqlx(sqlx::Error::Database(db)) => match db.kind() {
+            ErrorKind::UniqueViolation => Some(Violation::Unique),
+            ErrorKind::ForeignKeyViolation => Some(Violation::ForeignKey),
+            ErrorKind::CheckViolation => Some(Violation::Check),
+            _ => None,
+        },
+        DbError::Lite(rusqlite::Error::SqliteFailure(f, _)) => match f.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                Some(Violation::Unique)
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(Violation::ForeignKey),
+            ffi::SQLITE_CONSTRAINT_CHECK => Some(Violation::Check),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -28,7 +40,16 @@ pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
 /// The general mapping: data that does not decode is `Corrupt`; everything else (the pool
 /// timed out, the connection broke, the database refused or failed the statement) is
 /// `Unavailable`. Callers that expect a constraint violation check [`violation`] first.
-pub(crate) fn db(e: sqlx::Error) -> StoreError {
+pub(crate) fn db(e: impl Into<DbError>) -> StoreError {
+    match e.into() {
+        DbError::Sqlx(e) => sqlx_error(e),
+        DbError::Lite(e) => lite_error(e),
+        DbError::Decode(m) => StoreError::Corrupt(m),
+        DbError::Closed => StoreError::Unavailable("the database is closed".into()),
+    }
+}
+
+fn sqlx_error(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::Decode(_)
@@ -43,13 +64,34 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
     }
 }
 
+fn lite_error(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::InvalidColumnIndex(_)
+        | rusqlite::Error::InvalidColumnName(_)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::Utf8Error(..) => StoreError::Corrupt(e.to_string()),
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                ffi::ErrorCode::DatabaseCorrupt | ffi::ErrorCode::NotADatabase
+            ) =>
+        {
+            StoreError::Corrupt(e.to_string())
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
 /// Maps a write's error: a violation of the constraint named by `on` becomes `then`, anything
 /// else the general mapping.
 pub(crate) fn write(
-    e: sqlx::Error,
+    e: impl Into<DbError>,
     on: Violation,
     then: impl FnOnce() -> StoreError,
 ) -> StoreError {
+    let e = e.into();
     if violation(&e) == Some(on) {
         then()
     } else {

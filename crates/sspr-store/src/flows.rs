@@ -2,7 +2,7 @@
 //! so of two parallel requests that read the same flow only one can write it — the basis of
 //! "32 parallel password submissions → exactly one write".
 
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::ports::{NewOutboxMessage, StoreError};
@@ -10,10 +10,11 @@ use sspr_core::{User, UserId};
 use time::OffsetDateTime;
 
 use crate::codes::SPEND_USER_CODES;
+use crate::db;
 use crate::sessions::REVOKE_USER_SESSIONS;
 use crate::throttle::CLEAR_USER_LIMITS;
 use crate::time_ms::to_ms;
-use crate::{Backend, SqlStore, commit, commit_audited, error, rows};
+use crate::{SqlStore, commit, commit_audited, error, rows};
 
 impl SqlStore {
     pub(crate) async fn create_flow_impl(
@@ -23,7 +24,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let state = serde_json::to_string(flow).map_err(|e| error::corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO reset_flows (id, cookie_hash, user_id, stage, state, version, \
              created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -35,16 +36,16 @@ impl SqlStore {
         .bind(flow.version)
         .bind(to_ms(flow.created_at))
         .bind(to_ms(flow.expires_at))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         commit_audited(tx, audit).await
     }
 
     pub(crate) async fn get_flow_impl(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {
-        let row = sqlx::query("SELECT state, version FROM reset_flows WHERE id = $1")
+        let row = db::query("SELECT state, version FROM reset_flows WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await
             .map_err(error::db)?;
         row.map(|row| decode(id, &row, "state", "version"))
@@ -56,12 +57,12 @@ impl SqlStore {
         id: FlowId,
     ) -> Result<Option<(Flow, Option<User>)>, StoreError> {
         // The flow's two columns are renamed so that they cannot clash with the user's.
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT f.state AS flow_state, f.version AS flow_version, u.* \
              FROM reset_flows f LEFT JOIN users u ON u.id = f.user_id WHERE f.id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db)
         .await
         .map_err(error::db)?;
         let Some(row) = row else { return Ok(None) };
@@ -75,9 +76,7 @@ impl SqlStore {
 
     /// Writes `flow` only if the stored version is still `flow.version`; the stored version
     /// becomes `flow.version + 1`. The audit record goes in the same transaction. Without
-    /// one, the compare-and-set is a single statement and needs no transaction: on SQLite a
-    /// transaction's `BEGIN` and `COMMIT` are two more round trips to the connection's
-    /// thread, each waiting for the other side (docs/benchmarks.md).
+    /// one, the compare-and-set is a single statement and needs no transaction.
     pub(crate) async fn update_flow_impl(
         &self,
         flow: &Flow,
@@ -88,11 +87,11 @@ impl SqlStore {
         let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
         let update = update_if_version(&next, &state, flow);
         let Some(audit) = audit else {
-            let done = update.execute(&self.pool).await.map_err(error::db)?;
+            let done = update.execute(&self.db).await.map_err(error::db)?;
             return Ok(done.rows_affected() == 1);
         };
         let mut tx = self.begin().await?;
-        let done = update.execute(&mut *tx).await.map_err(error::db)?;
+        let done = update.execute(&mut tx).await.map_err(error::db)?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
@@ -119,43 +118,19 @@ impl SqlStore {
         if revoke_sessions {
             per_user.push((REVOKE_USER_SESSIONS, false));
         }
-        if self.backend == Backend::Sqlite {
-            // SQLite takes several statements in one query, their numbered parameters shared
-            // (`$1` the user and `$2` the time in every per-user statement): one round trip
-            // to the connection's thread instead of four.
-            let mut sql = vec![
-                "UPDATE reset_flows SET stage = $3, state = $4, version = $5 \
-                 WHERE id = $6 AND version = $7",
-            ];
-            sql.extend(per_user.iter().map(|(sql, _)| *sql));
-            // Only the fixed statements above are joined; every value is bound.
-            sqlx::query(sqlx::AssertSqlSafe(sql.join(";\n")))
-                .bind(user.as_str())
-                .bind(to_ms(now))
-                .bind(next.stage.as_str())
-                .bind(state.as_str())
-                .bind(next.version)
-                .bind(flow.id.to_string())
-                .bind(flow.version)
-                .execute(&mut *tx)
-                .await
-                .map_err(error::db)?;
-        } else {
-            // PostgreSQL's extended protocol takes one statement per query, and every
-            // parameter of a query must appear in it.
-            update_if_version(&next, &state, flow)
-                .execute(&mut *tx)
-                .await
-                .map_err(error::db)?;
-            for (sql, takes_time) in per_user {
-                let query = sqlx::query(sql).bind(user.as_str());
-                let query = if takes_time {
-                    query.bind(to_ms(now))
-                } else {
-                    query
-                };
-                query.execute(&mut *tx).await.map_err(error::db)?;
-            }
+        update_if_version(&next, &state, flow)
+            .execute(&mut tx)
+            .await
+            .map_err(error::db)?;
+        for (sql, takes_time) in per_user {
+            let query = db::query(sql).bind(user.as_str());
+            // PostgreSQL wants every parameter of a statement used in it.
+            let query = if takes_time {
+                query.bind(to_ms(now))
+            } else {
+                query
+            };
+            query.execute(&mut tx).await.map_err(error::db)?;
         }
         for notice in notices {
             crate::outbox::insert(&mut tx, notice).await?;
@@ -166,7 +141,7 @@ impl SqlStore {
 
 /// The flow stored as JSON in column `state`, with the row's `version` (the JSON's own is
 /// the one it had when written, not the compare-and-set counter).
-fn decode(id: FlowId, row: &AnyRow, state: &str, version: &str) -> Result<Flow, StoreError> {
+fn decode(id: FlowId, row: &Row, state: &str, version: &str) -> Result<Flow, StoreError> {
     let json: String = rows::get(row, state)?;
     let mut flow: Flow =
         serde_json::from_str(&json).map_err(|e| error::corrupt(format!("reset flow {id}: {e}")))?;
@@ -176,12 +151,8 @@ fn decode(id: FlowId, row: &AnyRow, state: &str, version: &str) -> Result<Flow, 
 
 /// `UPDATE` of the stored flow to `next` (serialised as `state`), only while its version is
 /// still `flow.version`.
-fn update_if_version<'q>(
-    next: &'q Flow,
-    state: &'q str,
-    flow: &Flow,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    sqlx::query(
+fn update_if_version(next: &Flow, state: &str, flow: &Flow) -> db::Query {
+    db::query(
         "UPDATE reset_flows SET stage = $1, state = $2, version = $3 \
          WHERE id = $4 AND version = $5",
     )

@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::audit::AuditEvent;
 use sspr_core::ports::{Member, StoreError};
 use sspr_core::{Group, GroupId, GroupName, NewGroup, UserId};
 
+use crate::db;
 use crate::error::{self, Violation, corrupt};
 use crate::time_ms::{from_ms, now_ms};
 use crate::{SqlStore, commit_audited, rows};
 
-fn decode(row: &AnyRow) -> Result<Group, StoreError> {
+fn decode(row: &Row) -> Result<Group, StoreError> {
     Ok(Group {
         id: GroupId(rows::uuid(row, "id")?),
         name: rows::parsed(row, "name", GroupName::parse)?,
@@ -42,7 +43,7 @@ impl SqlStore {
     ) -> Result<Group, StoreError> {
         let now = now_ms();
         let mut tx = self.begin().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO groups (id, name, name_lower, description, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -51,7 +52,7 @@ impl SqlStore {
         .bind(name_key(&group.name))
         .bind(group.description.as_str())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| {
             error::write(e, Violation::Unique, || {
@@ -75,14 +76,14 @@ impl SqlStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE groups SET name = $2, name_lower = $3, description = $4 WHERE id = $1",
         )
         .bind(id.0.to_string())
         .bind(name.as_str())
         .bind(name_key(name))
         .bind(description)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| {
             error::write(e, Violation::Unique, || {
@@ -102,9 +103,9 @@ impl SqlStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         // Its memberships, in both directions, go with it (ON DELETE CASCADE).
-        let done = sqlx::query("DELETE FROM groups WHERE id = $1")
+        let done = db::query("DELETE FROM groups WHERE id = $1")
             .bind(id.0.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?;
         if done.rows_affected() == 0 {
@@ -115,9 +116,9 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_group_impl(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
-        sqlx::query("SELECT id, name, description, created_at_ms FROM groups WHERE id = $1")
+        db::query("SELECT id, name, description, created_at_ms FROM groups WHERE id = $1")
             .bind(id.0.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await
             .map_err(error::db)?
             .as_ref()
@@ -129,9 +130,9 @@ impl SqlStore {
         &self,
         name: &GroupName,
     ) -> Result<Option<Group>, StoreError> {
-        sqlx::query("SELECT id, name, description, created_at_ms FROM groups WHERE name_lower = $1")
+        db::query("SELECT id, name, description, created_at_ms FROM groups WHERE name_lower = $1")
             .bind(name_key(name))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await
             .map_err(error::db)?
             .as_ref()
@@ -140,8 +141,8 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_groups_impl(&self) -> Result<Vec<Group>, StoreError> {
-        sqlx::query("SELECT id, name, description, created_at_ms FROM groups ORDER BY name_lower")
-            .fetch_all(&self.pool)
+        db::query("SELECT id, name, description, created_at_ms FROM groups ORDER BY name_lower")
+            .fetch_all(&self.db)
             .await
             .map_err(error::db)?
             .iter()
@@ -162,14 +163,14 @@ impl SqlStore {
         let mut tx = self.begin().await?;
         // A missing group or member fails the foreign keys; an existing membership fails
         // UNIQUE (group_id, member_…).
-        sqlx::query(
+        db::query(
             "INSERT INTO group_members (group_id, member_user_id, member_group_id) \
              VALUES ($1, $2, $3)",
         )
         .bind(group.0.to_string())
         .bind(user_id)
         .bind(group_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| match error::violation(&e) {
             Some(Violation::Unique) => {
@@ -200,10 +201,10 @@ impl SqlStore {
             Member::Group(id) => id.0,
         };
         let mut tx = self.begin().await?;
-        let done = sqlx::query(sql)
+        let done = db::query(sql)
             .bind(group.0.to_string())
             .bind(member_id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?;
         if done.rows_affected() == 0 {
@@ -215,12 +216,12 @@ impl SqlStore {
     }
 
     pub(crate) async fn members_impl(&self, group: GroupId) -> Result<Vec<Member>, StoreError> {
-        sqlx::query(
+        db::query(
             "SELECT member_user_id, member_group_id FROM group_members WHERE group_id = $1 \
              ORDER BY member_user_id IS NULL, member_user_id, member_group_id",
         )
         .bind(group.0.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
@@ -243,26 +244,24 @@ impl SqlStore {
         &self,
         user: UserId,
     ) -> Result<Vec<GroupId>, StoreError> {
-        sqlx::query(
-            "SELECT group_id FROM group_members WHERE member_user_id = $1 ORDER BY group_id",
-        )
-        .bind(user.0.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(error::db)?
-        .iter()
-        .map(|row| rows::uuid(row, "group_id").map(GroupId))
-        .collect()
+        db::query("SELECT group_id FROM group_members WHERE member_user_id = $1 ORDER BY group_id")
+            .bind(user.0.to_string())
+            .fetch_all(&self.db)
+            .await
+            .map_err(error::db)?
+            .iter()
+            .map(|row| rows::uuid(row, "group_id").map(GroupId))
+            .collect()
     }
 
     pub(crate) async fn group_parents_impl(
         &self,
     ) -> Result<HashMap<GroupId, Vec<GroupId>>, StoreError> {
-        let edges = sqlx::query(
+        let edges = db::query(
             "SELECT member_group_id, group_id FROM group_members \
              WHERE member_group_id IS NOT NULL ORDER BY member_group_id, group_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?;
         let mut parents: HashMap<GroupId, Vec<GroupId>> = HashMap::new();

@@ -1,13 +1,15 @@
 //! sspr-store: sspr's persistence on SQLite and PostgreSQL.
 //!
-//! One implementation of the [`Store`] port serves both databases: sqlx's `Any` driver with
-//! runtime queries (no `query!` macros, which would bind the crate to one database) and SQL
-//! written once in the subset both dialects share. The backend is chosen at runtime by the
+//! One implementation of the [`Store`] port serves both databases, with SQL written once in
+//! the subset both dialects share and run through one query API (the `db` module): sqlx's
+//! `Any` driver for PostgreSQL, rusqlite for SQLite (run in place, without sqlx's hand-over
+//! to a connection thread per statement). Queries are built at run time (no `query!` macros,
+//! which would bind the crate to one database). The backend is chosen at runtime by the
 //! database URL, never by a cargo feature. Only the migrations (`migrations/sqlite`,
-//! `migrations/postgres`) and two statements (how a write transaction begins, and the
-//! outbox claim) differ per dialect.
+//! `migrations/postgres`) and a few statements (the outbox claim, a limit's attempt) differ
+//! per dialect.
 //!
-//! Value conventions, chosen because sqlx's `Any` driver maps them alike on both backends:
+//! Value conventions, chosen because both drivers map them alike:
 //! every integer, boolean (0/1) and timestamp (unix milliseconds) is an `i64`; ids are
 //! hyphenated UUID text; JSON is text. `bool`, `i32` and floats are never bound or decoded.
 //!
@@ -17,6 +19,7 @@
 mod api_tokens;
 mod audit;
 mod codes;
+mod db;
 mod directory_sync;
 mod error;
 mod flows;
@@ -27,19 +30,21 @@ mod policy;
 mod report_queries;
 mod rows;
 mod sessions;
+mod sqlite_migrations;
 mod throttle;
 mod time_ms;
 mod users;
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::MigrateError;
-use sqlx::{Any, AnyPool, Transaction};
 use time::{Duration, OffsetDateTime};
 
+use crate::db::{Db, Tx};
 use sspr_core::audit::{AuditEvent, AuditRecord};
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::policy::password::PasswordPolicy;
@@ -84,8 +89,8 @@ impl std::fmt::Display for Backend {
     }
 }
 
-/// Set on every new SQLite connection (`after_connect`), because SQLite keeps most settings
-/// per connection:
+/// Set on the SQLite connection when it opens, because SQLite keeps most settings per
+/// connection:
 /// * `journal_mode=WAL`: readers do not block the writer nor it them, so pages keep loading
 ///   while a reset is written. (The mode is stored in the file; the first connection switches
 ///   it, which `connect` opens before anything else can run.)
@@ -94,127 +99,140 @@ impl std::fmt::Display for Backend {
 ///   security state: a consumed one-time code that comes back, a reset failure counter or a
 ///   lockout that is forgotten (R11/G9). The cost is one fsync per commit.
 /// * `foreign_keys=ON`: SQLite ignores `REFERENCES` (and `ON DELETE CASCADE`) without it.
-/// * `busy_timeout=5000`: a connection that finds the write lock taken waits up to 5 s for
-///   it instead of failing at once with `SQLITE_BUSY`; writes are serialised, and short.
-const SQLITE_PRAGMAS: [&str; 4] = [
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
-];
+/// * `busy_timeout=5000`: a connection that finds the write lock taken (by another process,
+///   such as the CLI) waits up to 5 s for it instead of failing at once with `SQLITE_BUSY`;
+///   writes are serialised, and short.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
 
-/// The [`Store`] on SQLite or PostgreSQL. Cheap to clone (the pool is shared).
+/// Prepared statements kept per SQLite connection: more than the store has, so that none is
+/// parsed twice.
+const SQLITE_STATEMENT_CACHE: usize = 256;
+
+/// The [`Store`] on SQLite or PostgreSQL. Cheap to clone (the pool or connection is shared).
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    pool: AnyPool,
+    db: Db,
     backend: Backend,
 }
 
 impl SqlStore {
-    /// Opens a pool of at most `max_connections` connections to `url` and checks that the
-    /// database answers. SQLite URLs look like `sqlite:///abs/path/sspr.db` or
-    /// `sqlite://relative.db`; the file (not its directory) is created when missing.
+    /// Opens `url` and checks that the database answers. PostgreSQL gets a pool of at most
+    /// `max_connections` connections. SQLite gets one connection whatever `max_connections`
+    /// says: SQLite writes one transaction at a time anyway, and its statements run in place on
+    /// the calling task's thread (see the `db` module). SQLite URLs look like
+    /// `sqlite:///abs/path/sspr.db`, `sqlite://relative.db` or `sqlite::memory:`, with an
+    /// optional `?mode=rwc|rw|ro|memory`; the file (not its directory) is created when missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
             StoreError::Unavailable(
                 "unsupported database URL: expected sqlite:… or postgres://…".into(),
             )
         })?;
-        let mut url = url.to_owned();
-        let mut max_connections = max_connections.max(1);
         if backend == Backend::Sqlite {
-            // sqlx opens an existing file only, unless told `mode=rwc`.
-            if !url.contains("mode=") {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str("mode=rwc");
-            }
-            // An in-memory database exists once per connection: a pool of several would be
-            // several databases.
-            if url.contains(":memory:") || url.contains("mode=memory") {
-                max_connections = 1;
-            }
+            let conn = open_sqlite(url)?;
+            return Ok(SqlStore {
+                db: Db::Lite(Arc::new(tokio::sync::Mutex::new(Some(conn)))),
+                backend,
+            });
         }
-        let options = AnyConnectOptions::from_str(&url).map_err(error::db)?;
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url).map_err(error::db)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            // Before lending a connection, the pool pings it by default. For PostgreSQL that
-            // finds a connection the server dropped (a restart) before a query fails on it.
-            // A SQLite connection is a file opened in this process, which no server can drop,
-            // and its ping is one more hand-over to the connection's thread and back for every
-            // statement run outside a transaction: under load, each hand-over is a thread
-            // wake-up that interrupts a hashing thread (docs/benchmarks.md).
-            .test_before_acquire(backend == Backend::Postgres)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        for pragma in SQLITE_PRAGMAS {
-                            sqlx::query(pragma).execute(&mut *conn).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
+            .max_connections(max_connections.max(1))
             // Opens the first connection now, so that a wrong URL or an unreachable server is
-            // reported at start, and the SQLite file is in WAL mode before concurrent use.
+            // reported at start.
             .connect_with(options)
             .await
             .map_err(error::db)?;
-        Ok(SqlStore { pool, backend })
+        Ok(SqlStore {
+            db: Db::Any(pool),
+            backend,
+        })
     }
 
     /// Applies the migrations of this backend that have not been applied yet (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
-        migrator.run(&self.pool).await.map_err(|e| match e {
-            MigrateError::Execute(e) => error::db(e),
-            // An applied migration was edited, or half applied: the schema is not what the
-            // code expects.
-            MigrateError::VersionMismatch(_) | MigrateError::Dirty(_) => {
-                StoreError::Corrupt(format!("database migration failed: {e}"))
-            }
-            // E.g. the database was migrated by a newer release than this one.
-            e => StoreError::Unavailable(format!("database migration failed: {e}")),
-        })
+        match &self.db {
+            Db::Lite(conn) => match conn.lock().await.as_mut() {
+                Some(conn) => sqlite_migrations::run(conn, &sqlx::migrate!("./migrations/sqlite")),
+                None => Err(StoreError::Unavailable("the database is closed".into())),
+            },
+            Db::Any(pool) => sqlx::migrate!("./migrations/postgres")
+                .run(pool)
+                .await
+                .map_err(|e| match e {
+                    MigrateError::Execute(e) => error::db(e),
+                    // An applied migration was edited, or half applied: the schema is not what
+                    // the code expects.
+                    MigrateError::VersionMismatch(_) | MigrateError::Dirty(_) => {
+                        StoreError::Corrupt(format!("database migration failed: {e}"))
+                    }
+                    // E.g. the database was migrated by a newer release than this one.
+                    e => StoreError::Unavailable(format!("database migration failed: {e}")),
+                }),
+        }
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Closes the pool: waits for connections in use to be returned and closes them all.
+    /// Closes the pool (or SQLite's connection): waits for the statements running to finish
+    /// and closes the connections. Every clone of the store sees it closed: later calls fail as
+    /// `Unavailable`.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.db.close().await;
     }
 
-    /// Begins a write transaction.
-    ///
-    /// On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to
-    /// `busy_timeout`). A plain (deferred) transaction that reads first and writes later
-    /// would have to upgrade its read lock, and SQLite answers that upgrade with SQLITE_BUSY
-    /// at once, without waiting, when another connection wrote in between.
-    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-        .map_err(error::db)
+    /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite, see [`Db::begin`]).
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        self.db.begin().await.map_err(error::db)
     }
 }
 
-async fn commit(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+/// Opens the SQLite database a `sqlite:` URL names, with [`SQLITE_PRAGMAS`] set.
+fn open_sqlite(url: &str) -> Result<rusqlite::Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let unavailable = |e: String| StoreError::Unavailable(format!("SQLite database {url}: {e}"));
+    let rest = url.split_once(':').map_or("", |(_, rest)| rest);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut mode = "rwc";
+    for pair in params.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("mode", m)) => mode = m,
+            _ => return Err(unavailable(format!("unsupported URL parameter {pair:?}"))),
+        }
+    }
+    let conn = if path == ":memory:" || mode == "memory" {
+        rusqlite::Connection::open_in_memory()
+    } else {
+        let access = match mode {
+            "rwc" => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            "ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            other => return Err(unavailable(format!("unsupported mode {other:?}"))),
+        };
+        if path.is_empty() {
+            return Err(unavailable("no file named".into()));
+        }
+        rusqlite::Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    }
+    .map_err(|e| unavailable(e.to_string()))?;
+    conn.execute_batch(SQLITE_PRAGMAS)
+        .map_err(|e| unavailable(e.to_string()))?;
+    conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+    Ok(conn)
+}
+
+async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await.map_err(error::db)
 }
 
 /// Appends the audit record of the change made in `tx` and commits both: the one way a
 /// security-state change is stored, so that none is ever stored without its record.
-async fn commit_audited(
-    mut tx: Transaction<'static, Any>,
-    audit: &AuditEvent,
-) -> Result<(), StoreError> {
+async fn commit_audited(mut tx: Tx, audit: &AuditEvent) -> Result<(), StoreError> {
     audit::append(&mut tx, audit).await?;
     commit(tx).await
 }
@@ -222,8 +240,8 @@ async fn commit_audited(
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        db::query("SELECT 1")
+            .execute(&self.db)
             .await
             .map(drop)
             .map_err(error::db)
@@ -742,41 +760,25 @@ impl Store for SqlStore {
 mod tests {
     use super::*;
 
-    /// The settings of `SQLITE_PRAGMAS` hold on every pooled connection, not just the first.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_connections_get_the_pragmas() {
+    /// The settings of `SQLITE_PRAGMAS` hold on the store's connection.
+    #[tokio::test]
+    async fn the_sqlite_connection_gets_the_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/sspr.db", dir.path().display());
         let store = SqlStore::connect(&url, 3).await.unwrap();
-        // Hold three connections at once, so that three were opened.
-        let mut held = Vec::new();
-        for _ in 0..3 {
-            held.push(store.pool.acquire().await.unwrap());
+        // Each pragma answers one row, its column named after the setting.
+        for (pragma, column, value) in [
+            ("PRAGMA synchronous", "synchronous", 2), // FULL
+            ("PRAGMA foreign_keys", "foreign_keys", 1),
+            ("PRAGMA busy_timeout", "timeout", 5000),
+        ] {
+            let row = db::query(pragma).fetch_one(&store.db).await.unwrap();
+            assert_eq!(row.get::<i64>(column).unwrap(), value, "{pragma}");
         }
-        for conn in &mut held {
-            let text = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
-            let int = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
-            let mode = text("PRAGMA journal_mode")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(mode, "wal");
-            // 2 = FULL
-            let sync = int("PRAGMA synchronous")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(sync, 2);
-            let fk = int("PRAGMA foreign_keys")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(fk, 1);
-            let busy = int("PRAGMA busy_timeout")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(busy, 5000);
-        }
+        let row = db::query("PRAGMA journal_mode")
+            .fetch_one(&store.db)
+            .await
+            .unwrap();
+        assert_eq!(row.get::<String>("journal_mode").unwrap(), "wal");
     }
 }

@@ -2,12 +2,13 @@
 //! every lookup is by user and id together, so another user's id finds nothing (and the web
 //! layer answers it like an unknown id).
 
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::audit::AuditEvent;
 use sspr_core::ports::StoreError;
 use sspr_core::{MethodId, MethodType, RegisteredMethod, UserId};
 use time::OffsetDateTime;
 
+use crate::db;
 use crate::error::{self, Violation};
 use crate::time_ms::{opt_to_ms, to_ms};
 use crate::{SqlStore, commit_audited, rows};
@@ -19,7 +20,7 @@ macro_rules! columns {
     };
 }
 
-fn decode(row: &AnyRow) -> Result<RegisteredMethod, StoreError> {
+fn decode(row: &Row) -> Result<RegisteredMethod, StoreError> {
     Ok(RegisteredMethod {
         id: MethodId(rows::uuid(row, "id")?),
         user_id: UserId(rows::uuid(row, "user_id")?),
@@ -33,7 +34,7 @@ fn decode(row: &AnyRow) -> Result<RegisteredMethod, StoreError> {
     })
 }
 
-fn insert_error(e: sqlx::Error) -> StoreError {
+fn insert_error(e: db::DbError) -> StoreError {
     match error::violation(&e) {
         Some(Violation::Unique) => StoreError::Conflict("this method already exists".into()),
         // The user does not exist (any more).
@@ -42,11 +43,8 @@ fn insert_error(e: sqlx::Error) -> StoreError {
     }
 }
 
-async fn insert<'e, E>(executor: E, m: &RegisteredMethod) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sqlx::query(
+async fn insert<'e>(on: impl Into<db::On<'e>>, m: &RegisteredMethod) -> Result<(), StoreError> {
+    db::query(
         "INSERT INTO methods (id, user_id, kind, label, secret, counter, verified_at_ms, \
          created_at_ms, last_used_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -59,7 +57,7 @@ where
     .bind(opt_to_ms(m.verified_at))
     .bind(to_ms(m.created_at))
     .bind(opt_to_ms(m.last_used_at))
-    .execute(executor)
+    .execute(on)
     .await
     .map_err(insert_error)?;
     Ok(())
@@ -72,10 +70,10 @@ impl SqlStore {
         audit: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         match audit {
-            None => insert(&self.pool, method).await,
+            None => insert(&self.db, method).await,
             Some(audit) => {
                 let mut tx = self.begin().await?;
-                insert(&mut *tx, method).await?;
+                insert(&mut tx, method).await?;
                 commit_audited(tx, audit).await
             }
         }
@@ -87,13 +85,13 @@ impl SqlStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM methods WHERE user_id = $1 AND kind = $2")
+        db::query("DELETE FROM methods WHERE user_id = $1 AND kind = $2")
             .bind(method.user_id.0.to_string())
             .bind(method.kind.as_str())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?;
-        insert(&mut *tx, method).await?;
+        insert(&mut tx, method).await?;
         commit_audited(tx, audit).await
     }
 
@@ -101,13 +99,13 @@ impl SqlStore {
         &self,
         user: UserId,
     ) -> Result<Vec<RegisteredMethod>, StoreError> {
-        sqlx::query(concat!(
+        db::query(concat!(
             "SELECT ",
             columns!(),
             " FROM methods WHERE user_id = $1 ORDER BY created_at_ms, id"
         ))
         .bind(user.0.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
@@ -120,14 +118,14 @@ impl SqlStore {
         user: UserId,
         id: MethodId,
     ) -> Result<Option<RegisteredMethod>, StoreError> {
-        sqlx::query(concat!(
+        db::query(concat!(
             "SELECT ",
             columns!(),
             " FROM methods WHERE id = $1 AND user_id = $2"
         ))
         .bind(id.to_string())
         .bind(user.0.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db)
         .await
         .map_err(error::db)?
         .as_ref()
@@ -143,14 +141,14 @@ impl SqlStore {
         audit: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE methods SET verified_at_ms = $3, last_used_at_ms = $3 \
              WHERE id = $1 AND user_id = $2 AND verified_at_ms IS NULL",
         )
         .bind(id.to_string())
         .bind(user.0.to_string())
         .bind(to_ms(at))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         if done.rows_affected() != 1 {
@@ -167,10 +165,10 @@ impl SqlStore {
         audit: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM methods WHERE id = $1 AND user_id = $2")
+        let done = db::query("DELETE FROM methods WHERE id = $1 AND user_id = $2")
             .bind(id.to_string())
             .bind(user.0.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?;
         if done.rows_affected() != 1 {
@@ -186,13 +184,13 @@ impl SqlStore {
         value: i64,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE methods SET counter = $2, last_used_at_ms = $3 WHERE id = $1 AND counter < $2",
         )
         .bind(id.to_string())
         .bind(value)
         .bind(to_ms(at))
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(error::db)?;
         Ok(done.rows_affected() == 1)
@@ -205,14 +203,14 @@ impl SqlStore {
         secret: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE methods SET secret = $1, last_used_at_ms = $2 WHERE id = $3 AND user_id = $4",
         )
         .bind(secret)
         .bind(to_ms(at))
         .bind(id.0.to_string())
         .bind(user.0.to_string())
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(error::db)?;
         Ok(done.rows_affected() == 1)

@@ -5,11 +5,12 @@
 //! marks it `sent`, or failed: `pending` again with a later `next_attempt_at`, or `dead`. A
 //! worker that dies mid-send leaves its lease to run out, and the message is claimed again.
 
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::ports::{NewOutboxMessage, OutboxMessage, StoreError};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::db;
 use crate::error;
 use crate::time_ms::{now_ms, to_ms};
 use crate::{Backend, SqlStore, rows};
@@ -49,7 +50,7 @@ const CLAIM_SQLITE: &str = concat!(
      next_attempt_at_ms, last_error"
 );
 
-fn decode(row: &AnyRow) -> Result<OutboxMessage, StoreError> {
+fn decode(row: &Row) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
         id: rows::uuid(row, "id")?,
         channel: rows::get(row, "channel")?,
@@ -70,8 +71,7 @@ impl SqlStore {
         &self,
         message: &NewOutboxMessage,
     ) -> Result<Uuid, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(error::db)?;
-        insert(&mut conn, message).await
+        insert(&self.db, message).await
     }
 
     pub(crate) async fn claim_outbox_impl(
@@ -87,11 +87,11 @@ impl SqlStore {
             Backend::Postgres => CLAIM_POSTGRES,
             Backend::Sqlite => CLAIM_SQLITE,
         };
-        let mut claimed = sqlx::query(sql)
+        let mut claimed = db::query(sql)
             .bind(to_ms(now))
             .bind(to_ms(now + lease))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await
             .map_err(error::db)?
             .iter()
@@ -118,11 +118,11 @@ impl SqlStore {
                 placeholders.join(", ")
             );
             // Only numbered placeholders are formatted in; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_ms(at));
+            let mut query = db::query(db::Dynamic(sql)).bind(to_ms(at));
             for id in chunk {
                 query = query.bind(id.to_string());
             }
-            let done = query.execute(&self.pool).await.map_err(error::db)?;
+            let done = query.execute(&self.db).await.map_err(error::db)?;
             missing |= done.rows_affected() < chunk.len() as u64;
         }
         if missing {
@@ -138,21 +138,21 @@ impl SqlStore {
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError> {
         let query = match retry_at {
-            Some(retry_at) => sqlx::query(
+            Some(retry_at) => db::query(
                 "UPDATE outbox SET status = 'pending', last_error = $2, next_attempt_at_ms = $3, \
                  lease_until_ms = NULL WHERE id = $1",
             )
             .bind(id.to_string())
             .bind(message)
             .bind(to_ms(retry_at)),
-            None => sqlx::query(
+            None => db::query(
                 "UPDATE outbox SET status = 'dead', last_error = $2, lease_until_ms = NULL \
                  WHERE id = $1",
             )
             .bind(id.to_string())
             .bind(message),
         };
-        let done = query.execute(&self.pool).await.map_err(error::db)?;
+        let done = query.execute(&self.db).await.map_err(error::db)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -164,13 +164,13 @@ impl SqlStore {
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         // Ids are UUIDv7: their text sorts by creation time too, which breaks ties.
-        sqlx::query(
+        db::query(
             "SELECT id, channel, recipient, subject, body, html_body, created_at_ms, status, attempts, \
              next_attempt_at_ms, last_error FROM outbox \
              ORDER BY created_at_ms DESC, id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
@@ -179,14 +179,14 @@ impl SqlStore {
     }
 }
 
-/// Queues `message` on `conn` (a pooled connection, or a transaction's).
-pub(crate) async fn insert(
-    conn: &mut sqlx::AnyConnection,
+/// Queues `message` on `on` (the store's pool or connection, or a transaction).
+pub(crate) async fn insert<'e>(
+    on: impl Into<db::On<'e>>,
     message: &NewOutboxMessage,
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::now_v7();
     let now = now_ms();
-    sqlx::query(
+    db::query(
         "INSERT INTO outbox (id, channel, recipient, subject, body, html_body, created_at_ms, \
          status, attempts, next_attempt_at_ms, lease_until_ms, sent_at_ms, last_error) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $7, NULL, NULL, NULL)",
@@ -198,7 +198,7 @@ pub(crate) async fn insert(
     .bind(message.body.as_str())
     .bind(message.html_body.as_deref())
     .bind(now)
-    .execute(&mut *conn)
+    .execute(on)
     .await
     .map_err(error::db)?;
     Ok(id)

@@ -8,6 +8,7 @@ use sspr_core::audit::AuditEvent;
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::StoreError;
 
+use crate::db;
 use crate::error::{self, corrupt};
 use crate::time_ms::now_ms;
 use crate::{SqlStore, commit_audited, rows};
@@ -22,9 +23,9 @@ impl SqlStore {
         key: &str,
         what: &str,
     ) -> Result<T, StoreError> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+        let row = db::query("SELECT value FROM settings WHERE key = $1")
             .bind(key.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await
             .map_err(error::db)?;
         let Some(row) = row else {
@@ -46,7 +47,7 @@ impl SqlStore {
         let value = serde_json::to_string(value)
             .map_err(|e| corrupt(format!("the {what} does not serialise: {e}")))?;
         let mut tx = self.begin().await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO settings (key, value, updated_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
              updated_at_ms = excluded.updated_at_ms",
@@ -54,7 +55,7 @@ impl SqlStore {
         .bind(key.to_owned())
         .bind(value)
         .bind(now_ms())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         commit_audited(tx, audit).await

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use sspr_core::ports::StoreError;
 use sspr_core::{GroupId, MethodType, UserId};
 
+use crate::db;
 use crate::error;
 use crate::{SqlStore, rows};
 
@@ -13,12 +14,11 @@ impl SqlStore {
         &self,
     ) -> Result<HashMap<UserId, BTreeSet<MethodType>>, StoreError> {
         let mut out: HashMap<UserId, BTreeSet<MethodType>> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT DISTINCT user_id, kind FROM methods WHERE verified_at_ms IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(error::db)?
+        for row in
+            db::query("SELECT DISTINCT user_id, kind FROM methods WHERE verified_at_ms IS NOT NULL")
+                .fetch_all(&self.db)
+                .await
+                .map_err(error::db)?
         {
             out.entry(UserId(rows::uuid(&row, "user_id")?))
                 .or_default()
@@ -31,10 +31,10 @@ impl SqlStore {
         &self,
     ) -> Result<HashMap<UserId, Vec<GroupId>>, StoreError> {
         let mut out: HashMap<UserId, Vec<GroupId>> = HashMap::new();
-        for row in sqlx::query(
+        for row in db::query(
             "SELECT member_user_id, group_id FROM group_members WHERE member_user_id IS NOT NULL",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         {

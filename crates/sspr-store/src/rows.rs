@@ -1,27 +1,23 @@
-//! Reading columns of an [`AnyRow`] into domain values; whatever does not parse is `Corrupt`.
+//! Reading columns of a [`Row`] into domain values; whatever does not parse is `Corrupt`.
 
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row};
 use sspr_core::ports::StoreError;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::{Decode, Row};
 use crate::error::{self, corrupt};
 use crate::time_ms::{from_ms, opt_from_ms};
 
-pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
-{
-    row.try_get(column).map_err(error::db)
+pub(crate) fn get<T: Decode>(row: &Row, column: &str) -> Result<T, StoreError> {
+    row.get(column).map_err(error::db)
 }
 
-pub(crate) fn uuid(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn uuid(row: &Row, column: &str) -> Result<Uuid, StoreError> {
     let raw: String = get(row, column)?;
     Uuid::parse_str(&raw).map_err(|e| corrupt(format!("{column} {raw:?} is not a UUID: {e}")))
 }
 
-pub(crate) fn opt_uuid(row: &AnyRow, column: &str) -> Result<Option<Uuid>, StoreError> {
+pub(crate) fn opt_uuid(row: &Row, column: &str) -> Result<Option<Uuid>, StoreError> {
     let raw: Option<String> = get(row, column)?;
     raw.map(|raw| {
         Uuid::parse_str(&raw).map_err(|e| corrupt(format!("{column} {raw:?} is not a UUID: {e}")))
@@ -29,7 +25,7 @@ pub(crate) fn opt_uuid(row: &AnyRow, column: &str) -> Result<Option<Uuid>, Store
     .transpose()
 }
 
-pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+pub(crate) fn flag(row: &Row, column: &str) -> Result<bool, StoreError> {
     match get::<i64>(row, column)? {
         0 => Ok(false),
         1 => Ok(true),
@@ -37,22 +33,22 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
     }
 }
 
-pub(crate) fn count(row: &AnyRow, column: &str) -> Result<u32, StoreError> {
+pub(crate) fn count(row: &Row, column: &str) -> Result<u32, StoreError> {
     let raw: i64 = get(row, column)?;
     u32::try_from(raw).map_err(|_| corrupt(format!("{column} {raw} is out of range")))
 }
 
-pub(crate) fn at(row: &AnyRow, column: &str) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn at(row: &Row, column: &str) -> Result<OffsetDateTime, StoreError> {
     from_ms(get(row, column)?)
 }
 
-pub(crate) fn opt_at(row: &AnyRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(crate) fn opt_at(row: &Row, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     opt_from_ms(get(row, column)?)
 }
 
 /// An optional text column parsed by `parse` (e.g. `EmailAddress::parse`).
 pub(crate) fn opt_parsed<T, E: std::fmt::Display>(
-    row: &AnyRow,
+    row: &Row,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<Option<T>, StoreError> {
@@ -63,7 +59,7 @@ pub(crate) fn opt_parsed<T, E: std::fmt::Display>(
 
 /// A text column parsed by `parse`.
 pub(crate) fn parsed<T, E: std::fmt::Display>(
-    row: &AnyRow,
+    row: &Row,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, StoreError> {

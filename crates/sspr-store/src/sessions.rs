@@ -1,15 +1,16 @@
 //! Signed-in sessions, stored by the keyed hash of the cookie's value (DESIGN rules 1, 2).
 
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::UserId;
 use sspr_core::ports::{Session, StoreError};
 use time::OffsetDateTime;
 
+use crate::db;
 use crate::error::{self, Violation};
 use crate::time_ms::to_ms;
 use crate::{SqlStore, rows};
 
-fn decode(row: &AnyRow) -> Result<Session, StoreError> {
+fn decode(row: &Row) -> Result<Session, StoreError> {
     Ok(Session {
         id_hash: rows::get(row, "id_hash")?,
         user_id: UserId(rows::uuid(row, "user_id")?),
@@ -21,7 +22,7 @@ fn decode(row: &AnyRow) -> Result<Session, StoreError> {
 
 impl SqlStore {
     pub(crate) async fn create_session_impl(&self, session: &Session) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO sessions (id_hash, user_id, created_at_ms, expires_at_ms, revoked) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -30,7 +31,7 @@ impl SqlStore {
         .bind(to_ms(session.created_at))
         .bind(to_ms(session.expires_at))
         .bind(i64::from(session.revoked))
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(|e| match error::violation(&e) {
             Some(Violation::Unique) => {
@@ -48,13 +49,13 @@ impl SqlStore {
         id_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<Session>, StoreError> {
-        sqlx::query(
+        db::query(
             "SELECT id_hash, user_id, created_at_ms, expires_at_ms, revoked FROM sessions \
              WHERE id_hash = $1 AND revoked = 0 AND expires_at_ms > $2",
         )
         .bind(id_hash)
         .bind(to_ms(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db)
         .await
         .map_err(error::db)?
         .as_ref()
@@ -63,9 +64,9 @@ impl SqlStore {
     }
 
     pub(crate) async fn revoke_session_impl(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET revoked = 1 WHERE id_hash = $1")
+        db::query("UPDATE sessions SET revoked = 1 WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         Ok(())
@@ -75,9 +76,9 @@ impl SqlStore {
     /// known here: the port passes no `now`, and the store's wall clock may disagree with the
     /// caller's clock.)
     pub(crate) async fn revoke_user_sessions_impl(&self, user: UserId) -> Result<u64, StoreError> {
-        let done = sqlx::query(REVOKE_USER_SESSIONS)
+        let done = db::query(REVOKE_USER_SESSIONS)
             .bind(user.0.to_string())
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         Ok(done.rows_affected())

@@ -6,7 +6,8 @@ use sspr_core::UserId;
 use sspr_core::ports::{StoreError, ThrottleHit};
 use time::OffsetDateTime;
 
-use crate::time_ms::{from_ms, to_ms};
+use crate::db;
+use crate::time_ms::to_ms;
 use crate::{Backend, SqlStore, commit, error, rows};
 
 impl SqlStore {
@@ -22,9 +23,9 @@ impl SqlStore {
         // earlier, so parallel requests cannot all slip under a limit.
         if self.backend == Backend::Sqlite {
             // SQLite runs one writer at a time, so the insert and the count can be one
-            // statement (one round trip to the connection's thread instead of two); the
-            // attempts themselves are read only when there are enough of them to matter.
-            let row = sqlx::query(
+            // statement; the attempts themselves are read only when there are enough of them
+            // to matter.
+            let row = db::query(
                 "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) \
                  RETURNING id, (SELECT COUNT(*) FROM throttle_events AS t \
                  WHERE t.key = $1 AND t.at_ms >= $4 AND t.id <> throttle_events.id) AS others",
@@ -33,7 +34,7 @@ impl SqlStore {
             .bind(user.map(|u| u.0.to_string()))
             .bind(to_ms(at))
             .bind(to_ms(since))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db)
             .await
             .map_err(error::db)?;
             let id: i64 = rows::get(&row, "id")?;
@@ -47,15 +48,16 @@ impl SqlStore {
         }
         // On PostgreSQL a single statement would read a snapshot taken before a parallel
         // attempt committed; two statements (each committed) cannot miss each other.
-        let id: i64 = sqlx::query_scalar(
+        let row = db::query(
             "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(key)
         .bind(user.map(|u| u.0.to_string()))
         .bind(to_ms(at))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.db)
         .await
         .map_err(error::db)?;
+        let id: i64 = rows::get(&row, "id")?;
         let others = self.events_if_enough(key, since, id, enough).await?;
         Ok(ThrottleHit { id, others })
     }
@@ -80,7 +82,7 @@ impl SqlStore {
         except: i64,
         enough: u32,
     ) -> Result<Vec<OffsetDateTime>, StoreError> {
-        sqlx::query_scalar::<_, i64>(
+        db::query(
             "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 AND id <> $3 \
              AND (SELECT COUNT(*) FROM throttle_events \
                   WHERE key = $1 AND at_ms >= $2 AND id <> $3) >= $4 \
@@ -90,27 +92,27 @@ impl SqlStore {
         .bind(to_ms(since))
         .bind(except)
         .bind(i64::from(enough))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
-        .into_iter()
-        .map(from_ms)
+        .iter()
+        .map(|row| rows::at(row, "at_ms"))
         .collect()
     }
 
     pub(crate) async fn throttle_forget_impl(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM throttle_events WHERE id = $1")
+        db::query("DELETE FROM throttle_events WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         Ok(())
     }
 
     pub(crate) async fn throttle_clear_user_impl(&self, user: UserId) -> Result<u64, StoreError> {
-        let done = sqlx::query(CLEAR_USER_LIMITS)
+        let done = db::query(CLEAR_USER_LIMITS)
             .bind(user.0.to_string())
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         Ok(done.rows_affected())
@@ -129,9 +131,9 @@ impl SqlStore {
             "DELETE FROM ceremonies WHERE expires_at_ms < $1",
             "DELETE FROM reset_flows WHERE expires_at_ms < $1",
         ] {
-            total += sqlx::query(sql)
+            total += db::query(sql)
                 .bind(before)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(error::db)?
                 .rows_affected();
@@ -148,7 +150,7 @@ impl SqlStore {
         state: &str,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO ceremonies (id_hash, user_id, kind, state, expires_at_ms) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -157,7 +159,7 @@ impl SqlStore {
         .bind(kind)
         .bind(state)
         .bind(to_ms(expires_at))
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(|e| {
             error::write(e, error::Violation::Unique, || {
@@ -174,18 +176,21 @@ impl SqlStore {
         now: OffsetDateTime,
     ) -> Result<Option<(Option<UserId>, String)>, StoreError> {
         // DELETE … RETURNING: the state is handed out once, even to parallel finishers.
-        let row: Option<(Option<String>, String, i64)> = sqlx::query_as(
+        let row = db::query(
             "DELETE FROM ceremonies WHERE id_hash = $1 AND kind = $2 \
              RETURNING user_id, state, expires_at_ms",
         )
         .bind(id_hash)
         .bind(kind)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db)
         .await
         .map_err(error::db)?;
-        let Some((user, state, expires_at_ms)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
+        let user: Option<String> = rows::get(&row, "user_id")?;
+        let state: String = rows::get(&row, "state")?;
+        let expires_at_ms: i64 = rows::get(&row, "expires_at_ms")?;
         if expires_at_ms <= to_ms(now) {
             return Ok(None);
         }

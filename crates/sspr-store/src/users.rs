@@ -2,8 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
+use crate::db::Row;
 use sspr_core::audit::AuditEvent;
 use sspr_core::ports::{Page, ProfileUpdate, StoreError};
 use sspr_core::{
@@ -12,6 +11,7 @@ use sspr_core::{
 };
 use time::OffsetDateTime;
 
+use crate::db;
 use crate::error::{self, Violation, corrupt};
 use crate::time_ms::{now_ms, opt_to_ms};
 use crate::{Backend, SqlStore, commit_audited, rows};
@@ -26,7 +26,7 @@ macro_rules! user_columns {
     };
 }
 
-pub(crate) fn decode(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn decode(row: &Row) -> Result<User, StoreError> {
     let roles: String = rows::get(row, "roles")?;
     let roles = roles
         .split(',')
@@ -95,12 +95,12 @@ fn contains_pattern(search: &str) -> String {
     pattern
 }
 
-pub(crate) async fn insert(
-    conn: &mut AnyConnection,
+pub(crate) async fn insert<'e>(
+    on: impl Into<db::On<'e>>,
     user: &NewUser,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO users (id, username, display_name, display_name_lower, first_name, \
          last_name, email, alternate_email, mobile_phone, office_phone, roles, enabled, source, \
          admin_locked, failed_count, lockout_count, locked_until_ms, password_hash, \
@@ -125,7 +125,7 @@ pub(crate) async fn insert(
     // A user created with a password has set it now.
     .bind(user.password_hash.as_ref().map(|_| now))
     .bind(now)
-    .execute(&mut *conn)
+    .execute(on)
     .await
     .map_err(|e| {
         error::write(e, Violation::Unique, || {
@@ -135,14 +135,17 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-async fn select_by_id(conn: &mut AnyConnection, id: UserId) -> Result<Option<User>, StoreError> {
-    sqlx::query(concat!(
+async fn select_by_id<'e>(
+    on: impl Into<db::On<'e>>,
+    id: UserId,
+) -> Result<Option<User>, StoreError> {
+    db::query(concat!(
         "SELECT ",
         user_columns!(),
         " FROM users WHERE id = $1"
     ))
     .bind(id.0.to_string())
-    .fetch_optional(&mut *conn)
+    .fetch_optional(on)
     .await
     .map_err(error::db)?
     .as_ref()
@@ -180,8 +183,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_user_impl(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(error::db)?;
-        select_by_id(&mut conn, id).await
+        select_by_id(&self.db, id).await
     }
 
     /// The user whose username or email address is `login` (already lower-cased). More than
@@ -191,13 +193,13 @@ impl SqlStore {
         &self,
         login: &str,
     ) -> Result<Option<User>, StoreError> {
-        let found = sqlx::query(concat!(
+        let found = db::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE username = $1 OR lower(email) = $1 LIMIT 2"
         ))
         .bind(login)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?;
         match found.as_slice() {
@@ -210,13 +212,13 @@ impl SqlStore {
         &self,
         username: &Username,
     ) -> Result<Option<User>, StoreError> {
-        sqlx::query(concat!(
+        db::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE username = $1"
         ))
         .bind(username.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.db)
         .await
         .map_err(error::db)?
         .as_ref()
@@ -232,7 +234,7 @@ impl SqlStore {
     ) -> Result<Vec<User>, StoreError> {
         let search = search.map(str::trim).unwrap_or_default().to_lowercase();
         // `username` is stored lower-case already.
-        sqlx::query(concat!(
+        db::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE username LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $1 ESCAPE '\\' \
@@ -241,7 +243,7 @@ impl SqlStore {
         .bind(contains_pattern(&search))
         .bind(i64::from(limit))
         .bind(i64::from(offset))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
@@ -261,24 +263,24 @@ impl SqlStore {
         // enough for them; usernames and display names are lower-cased in Rust on write.
         const WHERE: &str = "username LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $1 ESCAPE '\\' \
              OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\'";
-        let items = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let items = db::query(db::Dynamic(format!(
             "SELECT {} FROM users WHERE {WHERE} ORDER BY username LIMIT $2 OFFSET $3",
             user_columns!()
         )))
         .bind(pattern.clone())
         .bind(i64::from(limit))
         .bind(i64::from(offset))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(error::db)?
         .iter()
         .map(decode)
         .collect::<Result<Vec<_>, _>>()?;
-        let total = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let total = db::query(db::Dynamic(format!(
             "SELECT COUNT(*) AS n FROM users WHERE {WHERE}"
         )))
         .bind(pattern)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.db)
         .await
         .map_err(error::db)?;
         let total: i64 = rows::get(&total, "n")?;
@@ -295,21 +297,21 @@ impl SqlStore {
     ) -> Result<u64, StoreError> {
         let id_text = id.0.to_string();
         let mut tx = self.begin().await?;
-        let found = sqlx::query(
+        let found = db::query(
             "UPDATE users SET registration_confirmed_at_ms = NULL, \
              registration_prompted_at_ms = NULL, updated_at_ms = $2 WHERE id = $1",
         )
         .bind(&id_text)
         .bind(now_ms())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         if found.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let removed = sqlx::query("DELETE FROM methods WHERE user_id = $1")
+        let removed = db::query("DELETE FROM methods WHERE user_id = $1")
             .bind(&id_text)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?
             .rows_affected();
@@ -326,7 +328,7 @@ impl SqlStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE users SET display_name = $2, display_name_lower = $3, first_name = $4, \
              last_name = $5, email = $6, alternate_email = $7, mobile_phone = $8, \
              office_phone = $9, roles = $10, enabled = $11, updated_at_ms = $12 WHERE id = $1",
@@ -343,7 +345,7 @@ impl SqlStore {
         .bind(roles_text(&update.roles))
         .bind(bool_int(update.enabled))
         .bind(now_ms())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         if done.rows_affected() == 0 {
@@ -366,35 +368,35 @@ impl SqlStore {
         // concurrent password change waits instead of moving the same old hash into the
         // history. SQLite's `BEGIN IMMEDIATE` has already taken the database's write lock.
         if self.backend == Backend::Postgres {
-            let found = sqlx::query("UPDATE users SET updated_at_ms = $2 WHERE id = $1")
+            let found = db::query("UPDATE users SET updated_at_ms = $2 WHERE id = $1")
                 .bind(&id_text)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(error::db)?;
             if found.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO password_history (user_id, hash, created_at_ms) \
              SELECT id, password_hash, $2 FROM users WHERE id = $1 AND password_hash IS NOT NULL",
         )
         .bind(&id_text)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
-        sqlx::query(
+        db::query(
             "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
              (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
         )
         .bind(&id_text)
         .bind(i64::from(keep_history))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE users SET password_hash = $2, password_changed_at_ms = $3, \
              updated_at_ms = $3, failed_count = 0, lockout_count = 0, locked_until_ms = NULL \
              WHERE id = $1",
@@ -402,7 +404,7 @@ impl SqlStore {
         .bind(&id_text)
         .bind(hash.as_phc())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(error::db)?;
         // An unknown user: nothing was written (the transaction is rolled back on return).
@@ -416,9 +418,9 @@ impl SqlStore {
         &self,
         id: UserId,
     ) -> Result<Vec<PasswordHash>, StoreError> {
-        sqlx::query("SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC")
+        db::query("SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC")
             .bind(id.0.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await
             .map_err(error::db)?
             .iter()
@@ -440,10 +442,10 @@ impl SqlStore {
              locked_until_ms = NULL, updated_at_ms = $2 WHERE id = $1"
         };
         let mut tx = self.begin().await?;
-        let done = sqlx::query(sql)
+        let done = db::query(sql)
             .bind(id.0.to_string())
             .bind(now_ms())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?;
         if done.rows_affected() == 0 {
@@ -461,7 +463,7 @@ impl SqlStore {
     ) -> Result<bool, StoreError> {
         // Compare-and-set: written only if the row still holds `expected`. A missing
         // locked_until compares as -1 (COALESCE), which works alike on both dialects.
-        let query = sqlx::query(
+        let query = db::query(
             "UPDATE users SET failed_count = $2, lockout_count = $3, locked_until_ms = $4, \
              updated_at_ms = $5 WHERE id = $1 AND failed_count = $6 AND lockout_count = $7 \
              AND COALESCE(locked_until_ms, -1) = $8",
@@ -475,11 +477,11 @@ impl SqlStore {
         .bind(i64::from(expected.lockout_count))
         .bind(opt_to_ms(expected.locked_until).unwrap_or(-1));
         let Some(audit) = audit else {
-            let done = query.execute(&self.pool).await.map_err(error::db)?;
+            let done = query.execute(&self.db).await.map_err(error::db)?;
             return Ok(done.rows_affected() == 1);
         };
         let mut tx = self.begin().await?;
-        let done = query.execute(&mut *tx).await.map_err(error::db)?;
+        let done = query.execute(&mut tx).await.map_err(error::db)?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
@@ -492,13 +494,13 @@ impl SqlStore {
         id: UserId,
         at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE users SET registration_confirmed_at_ms = $2, updated_at_ms = $3 WHERE id = $1",
         )
         .bind(id.0.to_string())
         .bind(opt_to_ms(at))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(error::db)?;
         if done.rows_affected() == 0 {
@@ -520,11 +522,11 @@ impl SqlStore {
         } else {
             "UPDATE users SET registration_prompted_at_ms = $2, updated_at_ms = $3 WHERE id = $1"
         };
-        let done = sqlx::query(sql)
+        let done = db::query(sql)
             .bind(id.0.to_string())
             .bind(opt_to_ms(at))
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(error::db)?;
         if done.rows_affected() == 0 {
@@ -540,9 +542,9 @@ impl SqlStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         // Memberships, sessions and password history go with the row (ON DELETE CASCADE).
-        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+        let done = db::query("DELETE FROM users WHERE id = $1")
             .bind(id.0.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(error::db)?;
         if done.rows_affected() == 0 {

@@ -104,3 +104,24 @@ async fn an_in_memory_sqlite_database_is_one_database() {
     }
     assert!(reads.join_all().await.into_iter().all(|found| found));
 }
+
+#[tokio::test]
+async fn a_closed_sqlite_store_is_unavailable_to_every_clone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::connect(&format!("sqlite://{}/sspr.db", dir.path().display()), 1)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let clone = store.clone();
+    store.close().await;
+    for s in [&store, &clone] {
+        let err = s.ping().await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Unavailable(m) if m.contains("closed")),
+            "{err:?}"
+        );
+        let err = s.policy().await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(matches!(s.migrate().await, Err(StoreError::Unavailable(_))));
+    }
+}
