@@ -295,8 +295,9 @@ fn role(thread_name: &str) -> &'static str {
 /// busy. Outside it the load is not what is being measured: at the start every client sits
 /// in the first two steps (250 ms response floors each) and no hash is queued yet, and after
 /// the clients are told to stop, the last flows drain the hashing queue with fewer and fewer
-/// hashes left to run. Counting those phases (as runs before 2026-11-27 did) charged the
-/// server with 5–7 % of idle CPU that only the closed loop of this benchmark causes.
+/// hashes left to run. Counting those phases, as runs did before this window (2026-11-26),
+/// left 5–7 % of the CPU idle in the measurement, against about 3 % (the hypervisor's steal
+/// and other processes) in the steady state: idle time that only this closed loop causes.
 fn flows(
     clients_rt: &tokio::runtime::Runtime,
     server: Server,
