@@ -194,6 +194,15 @@ pub struct NewCode {
     pub expires_at: OffsetDateTime,
 }
 
+/// A new password for [`Store::finish_flow`] to store: its hash, how many earlier hashes the
+/// history keeps (as for [`Store::set_password`]) and the audit record of the change.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordWrite<'a> {
+    pub hash: &'a PasswordHash,
+    pub keep_history: u8,
+    pub audit: &'a AuditEvent,
+}
+
 /// An attempt recorded by [`Store::throttle_hit`]: its row id (to forget it again when the
 /// attempt was refused) and the other attempts under the same key in the window asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -544,14 +553,17 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         flow: &crate::flow::Flow,
         audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError>;
-    /// The end of a flow's act, in one transaction: `flow` is written (compare-and-set, as
-    /// [`Store::update_flow`]; a lost race is not an error, since the act is done), the
-    /// user's outstanding codes are spent, their sessions revoked when `revoke_sessions`, the
-    /// limits counted against them cleared, and `notices` queued in the outbox.
+    /// The end of a flow's act, in one transaction: the new `password`, if any, is stored as
+    /// [`Store::set_password`] stores it (with its audit record), `flow` is written
+    /// (compare-and-set, as [`Store::update_flow`]; a lost race is not an error, since the act
+    /// is done), the user's outstanding codes are spent, their sessions revoked when
+    /// `revoke_sessions`, the limits counted against them cleared, and `notices` queued in the
+    /// outbox. All or nothing: a password is never changed without the rest.
     async fn finish_flow(
         &self,
         flow: &crate::flow::Flow,
         user: UserId,
+        password: Option<&PasswordWrite<'_>>,
         revoke_sessions: bool,
         now: OffsetDateTime,
         notices: &[NewOutboxMessage],

@@ -5,7 +5,7 @@
 use crate::db::Row;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
-use sspr_core::ports::{NewOutboxMessage, StoreError};
+use sspr_core::ports::{NewOutboxMessage, PasswordWrite, StoreError};
 use sspr_core::{User, UserId};
 use time::OffsetDateTime;
 
@@ -104,6 +104,7 @@ impl SqlStore {
         &self,
         flow: &Flow,
         user: UserId,
+        password: Option<&PasswordWrite<'_>>,
         revoke_sessions: bool,
         now: OffsetDateTime,
         notices: &[NewOutboxMessage],
@@ -111,8 +112,14 @@ impl SqlStore {
         let mut next = flow.clone();
         next.version = flow.version + 1;
         let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
+        let user_id = user;
         let user = user.0.to_string();
         let mut tx = self.begin().await?;
+        if let Some(p) = password {
+            crate::users::write_password(&mut tx, self.backend, user_id, p.hash, p.keep_history)
+                .await?;
+            crate::audit::append(&mut tx, p.audit).await?;
+        }
         // Each with whether it takes the time as `$2` (all take the user as `$1`).
         let mut per_user = vec![(SPEND_USER_CODES, true), (CLEAR_USER_LIMITS, false)];
         if revoke_sessions {

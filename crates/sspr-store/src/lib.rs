@@ -50,7 +50,7 @@ use sspr_core::flow::{Flow, FlowId};
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{
     ApiToken, AuditFilter, Member, NewApiToken, NewCode, NewOutboxMessage, OutboxMessage, Page,
-    ProfileUpdate, Session, Store, StoreError, ThrottleHit,
+    PasswordWrite, ProfileUpdate, Session, Store, StoreError, ThrottleHit,
 };
 use sspr_core::{
     Group, GroupId, GroupName, LockoutState, MethodId, NewGroup, NewUser, PasswordHash,
@@ -674,11 +674,12 @@ impl Store for SqlStore {
         &self,
         flow: &Flow,
         user: UserId,
+        password: Option<&PasswordWrite<'_>>,
         revoke_sessions: bool,
         now: OffsetDateTime,
         notices: &[NewOutboxMessage],
     ) -> Result<(), StoreError> {
-        self.finish_flow_impl(flow, user, revoke_sessions, now, notices)
+        self.finish_flow_impl(flow, user, password, revoke_sessions, now, notices)
             .await
     }
 

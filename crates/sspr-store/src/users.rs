@@ -11,7 +11,7 @@ use sspr_core::{
 };
 use time::OffsetDateTime;
 
-use crate::db;
+use crate::db::{self, Tx};
 use crate::error::{self, Violation, corrupt};
 use crate::time_ms::{now_ms, opt_to_ms};
 use crate::{Backend, SqlStore, commit_audited, rows};
@@ -361,56 +361,8 @@ impl SqlStore {
         keep_history: u8,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let id_text = id.0.to_string();
-        let now = now_ms();
         let mut tx = self.begin().await?;
-        // On PostgreSQL, first a write to the user's row: it takes the row lock, so a
-        // concurrent password change waits instead of moving the same old hash into the
-        // history. SQLite's `BEGIN IMMEDIATE` has already taken the database's write lock.
-        if self.backend == Backend::Postgres {
-            let found = db::query("UPDATE users SET updated_at_ms = $2 WHERE id = $1")
-                .bind(&id_text)
-                .bind(now)
-                .execute(&mut tx)
-                .await
-                .map_err(error::db)?;
-            if found.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-        }
-        db::query(
-            "INSERT INTO password_history (user_id, hash, created_at_ms) \
-             SELECT id, password_hash, $2 FROM users WHERE id = $1 AND password_hash IS NOT NULL",
-        )
-        .bind(&id_text)
-        .bind(now)
-        .execute(&mut tx)
-        .await
-        .map_err(error::db)?;
-        db::query(
-            "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
-             (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
-        )
-        .bind(&id_text)
-        .bind(i64::from(keep_history))
-        .execute(&mut tx)
-        .await
-        .map_err(error::db)?;
-        let done = db::query(
-            "UPDATE users SET password_hash = $2, password_changed_at_ms = $3, \
-             updated_at_ms = $3, failed_count = 0, lockout_count = 0, locked_until_ms = NULL \
-             WHERE id = $1",
-        )
-        .bind(&id_text)
-        .bind(hash.as_phc())
-        .bind(now)
-        .execute(&mut tx)
-        .await
-        .map_err(error::db)?;
-        // An unknown user: nothing was written (the transaction is rolled back on return).
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        write_password(&mut tx, self.backend, id, hash, keep_history).await?;
         commit_audited(tx, audit).await
     }
 
@@ -553,6 +505,68 @@ impl SqlStore {
         commit_audited(tx, audit).await?;
         Ok(true)
     }
+}
+
+/// Stores `hash` as the user's password in `tx`: the current one moves into the history,
+/// which keeps `keep_history` entries, and the lockout counters are reset. (The caller
+/// appends the audit record and commits.)
+pub(crate) async fn write_password(
+    tx: &mut Tx,
+    backend: Backend,
+    id: UserId,
+    hash: &PasswordHash,
+    keep_history: u8,
+) -> Result<(), StoreError> {
+    let id_text = id.0.to_string();
+    let now = now_ms();
+    // On PostgreSQL, first a write to the user's row: it takes the row lock, so a concurrent
+    // password change waits instead of moving the same old hash into the history. SQLite's
+    // `BEGIN IMMEDIATE` has already taken the database's write lock.
+    if backend == Backend::Postgres {
+        let found = db::query("UPDATE users SET updated_at_ms = $2 WHERE id = $1")
+            .bind(&id_text)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db)?;
+        if found.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    db::query(
+        "INSERT INTO password_history (user_id, hash, created_at_ms) \
+         SELECT id, password_hash, $2 FROM users WHERE id = $1 AND password_hash IS NOT NULL",
+    )
+    .bind(&id_text)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(error::db)?;
+    db::query(
+        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
+    )
+    .bind(&id_text)
+    .bind(i64::from(keep_history))
+    .execute(&mut *tx)
+    .await
+    .map_err(error::db)?;
+    let done = db::query(
+        "UPDATE users SET password_hash = $2, password_changed_at_ms = $3, \
+         updated_at_ms = $3, failed_count = 0, lockout_count = 0, locked_until_ms = NULL \
+         WHERE id = $1",
+    )
+    .bind(&id_text)
+    .bind(hash.as_phc())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(error::db)?;
+    // An unknown user: nothing was written (the transaction is rolled back on return).
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::audit::{AuditEvent, Outcome, events};
 use crate::policy::banned::{BannedList, TermSource, score};
 use crate::policy::password::{PasswordPolicy, PasswordProblem};
 use crate::ports::{BreachedPasswords, HashError, PasswordHasher, Store, StoreError};
-use crate::{FieldError, User, UserSource};
+use crate::{FieldError, PasswordHash, User, UserSource};
 
 /// The rules in force, gathered once per request.
 pub struct PasswordRules<'a> {
@@ -178,6 +178,24 @@ pub async fn set_password(
     by: SetBy,
     audit: &AuditEvent,
 ) -> Result<(), SetPasswordError> {
+    let hash = checked_hash(store, hasher, rules, user, password, by).await?;
+    store
+        .set_password(user.id, &hash, rules.policy.history, audit)
+        .await?;
+    Ok(())
+}
+
+/// Checks every rule (the history against the current and earlier hashes) and returns the
+/// new password's hash, for the caller to store: [`set_password`], or a reset, which stores
+/// it with the end of its flow.
+pub async fn checked_hash(
+    store: &dyn Store,
+    hasher: &dyn PasswordHasher,
+    rules: &PasswordRules<'_>,
+    user: &User,
+    password: &str,
+    by: SetBy,
+) -> Result<PasswordHash, SetPasswordError> {
     if user.source != UserSource::Cloud {
         return Err(SetPasswordError::DirectoryUser);
     }
@@ -205,11 +223,7 @@ pub async fn set_password(
             }
         }
     }
-    let hash = hasher.hash(password).await?;
-    store
-        .set_password(user.id, &hash, rules.policy.history, audit)
-        .await?;
-    Ok(())
+    Ok(hasher.hash(password).await?)
 }
 
 #[derive(Debug, thiserror::Error)]

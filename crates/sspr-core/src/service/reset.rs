@@ -30,12 +30,12 @@ use crate::policy::password::PasswordProblem;
 use crate::policy::throttle::Limits;
 use crate::ports::{
     Clock, CodePurpose, Delivery, DeliveryChannel, HashError, NewCode, Notice, PasswordHasher,
-    Store, StoreError,
+    PasswordWrite, Store, StoreError,
 };
 use crate::ports::{DirectoryAccounts, DirectoryError};
 use crate::service::accounts::{AccountError, Accounts};
 use crate::service::eligibility::evaluate_with;
-use crate::service::passwords::{PasswordRules, SetBy, SetPasswordError, set_password};
+use crate::service::passwords::{PasswordRules, SetBy, SetPasswordError, checked_hash};
 use crate::service::security_info::{Caller, check_totp};
 use crate::service::throttle::{Blocked, Throttle};
 use crate::{
@@ -1117,21 +1117,20 @@ impl Reset<'_> {
                 return Err(account_error(e));
             }
             return self
-                .after_act(&mut flow, &user, caller, ActKind::Reset)
+                .after_act(&mut flow, &user, caller, ActKind::Reset, None)
                 .await;
         }
-        let written = set_password(
+        let hashed = checked_hash(
             self.store,
             self.hasher,
             rules,
             &user,
             new_password,
             SetBy::OnBehalf,
-            &audit,
         )
         .await;
-        match written {
-            Ok(()) => {}
+        let hash = match hashed {
+            Ok(hash) => hash,
             Err(e) => {
                 self.release(&mut flow).await?;
                 let failed = self
@@ -1150,9 +1149,22 @@ impl Reset<'_> {
                     SetPasswordError::Store(s) => ResetError::Store(s),
                 });
             }
+        };
+        // The password is stored with the end of the flow, in one transaction: never changed
+        // without its sessions revoked, its codes spent and its notices queued.
+        let password = PasswordWrite {
+            hash: &hash,
+            keep_history: rules.policy.history,
+            audit: &audit,
+        };
+        let finished = self
+            .after_act(&mut flow, &user, caller, ActKind::Reset, Some(&password))
+            .await;
+        if finished.is_err() {
+            // Nothing was stored: the flow is verified again, so that the user can retry.
+            let _ = self.release(&mut flow).await;
         }
-        self.after_act(&mut flow, &user, caller, ActKind::Reset)
-            .await
+        finished
     }
 
     /// Unlocks the account without changing the password (when the policy allows and the
@@ -1179,7 +1191,7 @@ impl Reset<'_> {
                 return Err(account_error(e));
             }
             return self
-                .after_act(&mut flow, &user, caller, ActKind::Unlock)
+                .after_act(&mut flow, &user, caller, ActKind::Unlock, None)
                 .await;
         }
         let cleared = self
@@ -1203,7 +1215,7 @@ impl Reset<'_> {
                 return Err(e.into());
             }
         }
-        self.after_act(&mut flow, &user, caller, ActKind::Unlock)
+        self.after_act(&mut flow, &user, caller, ActKind::Unlock, None)
             .await
     }
 
@@ -1213,6 +1225,7 @@ impl Reset<'_> {
         user: &User,
         caller: &Caller,
         kind: ActKind,
+        password: Option<&PasswordWrite<'_>>,
     ) -> Result<()> {
         let now = self.clock.now();
         let policy = self.store.policy().await?;
@@ -1251,12 +1264,22 @@ impl Reset<'_> {
                 ));
             }
         }
-        flow.finish();
+        // Finished in memory only once stored: a caller that fails here can still release it.
+        let mut done = flow.clone();
+        done.finish();
         // Sessions elsewhere end with a new password; an unlock changes no credential. The
         // notices are queued in the same transaction: told if and only if finished.
         self.store
-            .finish_flow(flow, user.id, kind == ActKind::Reset, now, &messages)
+            .finish_flow(
+                &done,
+                user.id,
+                password,
+                kind == ActKind::Reset,
+                now,
+                &messages,
+            )
             .await?;
+        *flow = done;
         Ok(())
     }
 

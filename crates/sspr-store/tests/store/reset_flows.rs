@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use sspr_core::audit::events;
 use sspr_core::flow::{Flow, FlowId, Offered, Stage, Target};
-use sspr_core::ports::{NewCode, NewOutboxMessage, Session, Store};
-use sspr_core::{EmailAddress, MethodType, UserId};
+use sspr_core::ports::{NewCode, NewOutboxMessage, PasswordWrite, Session, Store, StoreError};
+use sspr_core::{EmailAddress, MethodType, PasswordHash, UserId};
 use sspr_store::SqlStore;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -17,6 +17,7 @@ conformance!(
     story_flows_change_by_compare_and_set,
     story_users_are_found_by_username_or_email,
     story_finishing_a_flow_ends_what_the_old_credential_allowed,
+    story_a_reset_stores_its_password_with_the_end_of_its_flow,
 );
 
 const NOW: OffsetDateTime = datetime!(2026-11-26 08:00 UTC);
@@ -246,7 +247,7 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
     };
     let notices = [notice("ada@example.org"), notice("ada@home.example")];
     store
-        .finish_flow(&f, ada, false, later, &notices)
+        .finish_flow(&f, ada, None, false, later, &notices)
         .await
         .unwrap();
     let mut told: Vec<String> = store
@@ -279,7 +280,7 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
     stale.version = 7;
     stale.stage = Stage::Done;
     store
-        .finish_flow(&stale, ada, true, later, &[])
+        .finish_flow(&stale, ada, None, true, later, &[])
         .await
         .unwrap();
     assert!(!has_session("ada").await);
@@ -290,4 +291,96 @@ async fn story_finishing_a_flow_ends_what_the_old_credential_allowed(store: SqlS
     assert!(limited("bob").await);
     assert!(store.consume_code("code-bob", "h", later).await.unwrap());
     let _ = bob;
+}
+
+async fn story_a_reset_stores_its_password_with_the_end_of_its_flow(store: SqlStore, _db: Db) {
+    let ada = new_user("ada");
+    store
+        .create_user(&ada, &event(events::ADD_USER, "ada"))
+        .await
+        .unwrap();
+    let phc = |n: u8| PasswordHash::from_phc(format!("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ${n}"));
+    store
+        .set_password(
+            ada.id,
+            &phc(1),
+            1,
+            &event(events::ADMIN_RESET_PASSWORD, "ada"),
+        )
+        .await
+        .unwrap();
+    let later = NOW + time::Duration::minutes(1);
+    let notice = NewOutboxMessage {
+        channel: "email".into(),
+        recipient: "ada@example.org".into(),
+        subject: "Your password was reset".into(),
+        body: "…".into(),
+        html_body: None,
+    };
+    let reset = event(events::RESET_PASSWORD_SELF, "ada");
+
+    // Written together: the password (the old one into the history), its audit record, the
+    // flow and the notice.
+    let f = flow(Some(ada.id));
+    store.create_flow(&f, &started()).await.unwrap();
+    let mut done = f.clone();
+    done.stage = Stage::Done;
+    let records = audit_len(&store).await;
+    let password = PasswordWrite {
+        hash: &phc(2),
+        keep_history: 1,
+        audit: &reset,
+    };
+    store
+        .finish_flow(
+            &done,
+            ada.id,
+            Some(&password),
+            true,
+            later,
+            std::slice::from_ref(&notice),
+        )
+        .await
+        .unwrap();
+    let user = store.get_user(ada.id).await.unwrap().unwrap();
+    assert_eq!(user.password_hash, Some(phc(2)));
+    assert_eq!(store.password_history(ada.id).await.unwrap(), [phc(1)]);
+    assert_eq!(
+        audit_len(&store).await,
+        records + 1,
+        "the reset is recorded"
+    );
+    assert_eq!(
+        store.get_flow(f.id).await.unwrap().unwrap().stage,
+        Stage::Done
+    );
+    assert_eq!(store.recent_outbox(10).await.unwrap().len(), 1);
+
+    // All or nothing: a password for a user who is gone fails the whole finish, and the
+    // flow, the outbox and the audit log are as they were.
+    let g = flow(Some(ada.id));
+    store.create_flow(&g, &started()).await.unwrap();
+    let mut done = g.clone();
+    done.stage = Stage::Done;
+    let records = audit_len(&store).await;
+    let gone = UserId(uuid::Uuid::new_v4());
+    let err = store
+        .finish_flow(
+            &done,
+            gone,
+            Some(&password),
+            true,
+            later,
+            std::slice::from_ref(&notice),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(store.get_flow(g.id).await.unwrap().unwrap(), g);
+    assert_eq!(store.recent_outbox(10).await.unwrap().len(), 1);
+    assert_eq!(audit_len(&store).await, records);
+    assert_eq!(
+        store.get_user(ada.id).await.unwrap().unwrap().password_hash,
+        Some(phc(2))
+    );
 }
