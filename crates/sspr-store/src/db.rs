@@ -8,8 +8,9 @@
 //! (docs/benchmarks.md). Here a SQLite statement runs on the task's own thread while the task
 //! holds the connection's (async) lock: a statement on a small table takes microseconds, and
 //! a commit waits for its `fsync` (`synchronous = FULL`) on that thread. SQLite writes one
-//! transaction at a time whatever the number of connections, so one connection loses nothing
-//! but parallel reads, which sspr's statements are too short to need.
+//! transaction at a time whatever the number of connections, so one connection loses only
+//! parallel reads: a long read (a large report or export) makes the statements behind it wait,
+//! and holds the thread it runs on until it is done.
 //!
 //! SQL is written once for both (`$1`, `$2`, … parameters: SQLite reads `$1` as a parameter
 //! named "$1", and [`bind_lite`] binds by that name, so a number may repeat or come in any
