@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, AnyConnection, AnyPool};
+use sqlx::{Any, AnyPool};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 /// An error from either driver, or a value of the wrong type in a SQLite row.
@@ -137,7 +137,6 @@ impl Tx {
 pub(crate) enum On<'a> {
     Db(&'a Db),
     Tx(&'a mut Tx),
-    Any(&'a mut AnyConnection),
 }
 
 impl<'a> From<&'a Db> for On<'a> {
@@ -149,12 +148,6 @@ impl<'a> From<&'a Db> for On<'a> {
 impl<'a> From<&'a mut Tx> for On<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         On::Tx(tx)
-    }
-}
-
-impl<'a> From<&'a mut AnyConnection> for On<'a> {
-    fn from(conn: &'a mut AnyConnection) -> Self {
-        On::Any(conn)
     }
 }
 
@@ -370,7 +363,6 @@ impl Query {
         match on.into() {
             On::Db(Db::Any(pool)) => Ok(Done(self.any().execute(pool).await?.rows_affected())),
             On::Tx(Tx::Any(tx)) => Ok(Done(self.any().execute(&mut **tx).await?.rows_affected())),
-            On::Any(conn) => Ok(Done(self.any().execute(conn).await?.rows_affected())),
             On::Db(Db::Lite(conn)) => self.lite_execute(&*lock(conn).await?),
             On::Tx(Tx::Lite(tx)) => self.lite_execute(&tx.0),
         }
@@ -381,7 +373,6 @@ impl Query {
         match on.into() {
             On::Db(Db::Any(pool)) => Ok(any(self.any().fetch_all(pool).await?)),
             On::Tx(Tx::Any(tx)) => Ok(any(self.any().fetch_all(&mut **tx).await?)),
-            On::Any(conn) => Ok(any(self.any().fetch_all(conn).await?)),
             On::Db(Db::Lite(conn)) => self.lite_fetch(&*lock(conn).await?, usize::MAX),
             On::Tx(Tx::Lite(tx)) => self.lite_fetch(&tx.0, usize::MAX),
         }
@@ -394,7 +385,6 @@ impl Query {
         match on.into() {
             On::Db(Db::Any(pool)) => Ok(self.any().fetch_optional(pool).await?.map(Row::Any)),
             On::Tx(Tx::Any(tx)) => Ok(self.any().fetch_optional(&mut **tx).await?.map(Row::Any)),
-            On::Any(conn) => Ok(self.any().fetch_optional(conn).await?.map(Row::Any)),
             On::Db(Db::Lite(conn)) => Ok(self.lite_fetch(&*lock(conn).await?, 1)?.pop()),
             On::Tx(Tx::Lite(tx)) => Ok(self.lite_fetch(&tx.0, 1)?.pop()),
         }
