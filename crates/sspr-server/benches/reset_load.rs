@@ -16,6 +16,12 @@
 //! the report can split the CPU of the flows phase by role: hashing, server tasks (which run
 //! SQLite's statements in place) and the load generator itself.
 //!
+//! The flows run in rounds: raw rate, flows, raw rate, flows, … raw rate. Each window of
+//! flows is compared with the mean of the raw rates measured just before and just after it
+//! (the clients pause, and the server idles, while the raw loop runs), because this shared
+//! machine's speed drifts by ±10 % within a minute; a single raw measurement before a long
+//! phase and one after it moved the ratio by as much.
+//!
 //! This is a measurement, not a test: it prints figures and asserts nothing about time.
 
 use std::collections::{BTreeMap, HashMap};
@@ -265,15 +271,6 @@ async fn one_flow(server: &Server, client: &reqwest::Client, user: usize) -> Opt
     (s == 200).then_some(took)
 }
 
-struct Run {
-    flows_per_s: f64,
-    failed: usize,
-    steps: Vec<Vec<Duration>>,
-    /// CPU seconds each kind of thread used during the flows.
-    cpu: BTreeMap<&'static str, f64>,
-    elapsed: f64,
-}
-
 /// What a thread works for, by the name it was given (Linux shows the first 15 bytes).
 fn role(thread_name: &str) -> &'static str {
     if thread_name.starts_with("sspr-hash") {
@@ -288,52 +285,79 @@ fn role(thread_name: &str) -> &'static str {
     }
 }
 
-/// Runs the simulated browsers on `clients_rt` against `server` for `duration`.
-///
-/// Only the steady state is measured: the flows completed, their steps and the CPU used in a
-/// window of `duration` that opens after `warm_up` and closes while every client is still
-/// busy. Outside it the load is not what is being measured: at the start every client sits
-/// in the first two steps (250 ms response floors each) and no hash is queued yet, and after
-/// the clients are told to stop, the last flows drain the hashing queue with fewer and fewer
-/// hashes left to run. Counting those phases, as runs did before this window (2026-11-26),
-/// left 5–7 % of the CPU idle in the measurement, against about 3 % (the hypervisor's steal
-/// and other processes) in the steady state: idle time that only this closed loop causes.
-fn flows(
-    clients_rt: &tokio::runtime::Runtime,
-    server: Server,
-    warm_up: Duration,
-    duration: Duration,
-    clients: usize,
-) -> Run {
-    let _guard = clients_rt.enter();
-    let server = Arc::new(server);
-    let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    // Set while the measurement window is open: only flows that complete then are counted.
-    let measuring = Arc::new(AtomicBool::new(false));
-    let steps = Arc::new(std::sync::Mutex::new(vec![Vec::new(); 4]));
-    // One HTTP client (a pool of keep-alive connections) for every simulated browser, built
-    // before the clock starts; each browser keeps its own flow cookie and sends it itself.
-    // (One client with a cookie jar per browser, built inside the measured phase, spent about
-    // a tenth of the phase's CPU loading the system's root certificates 96 times over.)
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .unwrap();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (server, next, failed, stop, measuring, steps, client) = (
-                server.clone(),
-                next.clone(),
-                failed.clone(),
-                stop.clone(),
-                measuring.clone(),
-                steps.clone(),
-                client.clone(),
+/// What one measurement window saw.
+struct Window {
+    /// The time of each step of the flows completed in the window.
+    steps: Vec<Vec<Duration>>,
+    /// CPU seconds each kind of thread used in the window.
+    cpu: BTreeMap<&'static str, f64>,
+    elapsed: f64,
+}
+
+impl Window {
+    fn flows_per_s(&self) -> f64 {
+        self.steps[3].len() as f64 / self.elapsed
+    }
+}
+
+/// The simulated browsers: `clients` tasks on the load generator's runtime, each running
+/// complete flows one after another while the load is on, each for a user of its own.
+struct Load {
+    /// Raised, the clients run flows; lowered, each finishes the flow it is in and waits.
+    /// Dropped, they end.
+    on: tokio::sync::watch::Sender<bool>,
+    /// Clients inside a flow (or about to look whether the load is on).
+    busy: Arc<AtomicUsize>,
+    /// Set while a window is open: only flows that complete then are timed and counted.
+    measuring: Arc<AtomicBool>,
+    steps: Arc<std::sync::Mutex<Vec<Vec<Duration>>>>,
+    /// Flows refused a step, in every phase: a refused step is a failure whenever.
+    failed: Arc<AtomicUsize>,
+}
+
+impl Load {
+    fn start(clients_rt: &tokio::runtime::Runtime, server: Server, clients: usize) -> Load {
+        let _guard = clients_rt.enter();
+        let server = Arc::new(server);
+        let (on, on_rx) = tokio::sync::watch::channel(false);
+        let load = Load {
+            on,
+            busy: Arc::new(AtomicUsize::new(0)),
+            measuring: Arc::new(AtomicBool::new(false)),
+            steps: Arc::new(std::sync::Mutex::new(vec![Vec::new(); 4])),
+            failed: Arc::new(AtomicUsize::new(0)),
+        };
+        let next = Arc::new(AtomicUsize::new(0));
+        // One HTTP client (a pool of keep-alive connections) for every simulated browser,
+        // built before any clock starts; each browser keeps its own flow cookie and sends it
+        // itself. (One client with a cookie jar per browser, built inside the measured phase,
+        // spent about a tenth of the phase's CPU loading the system's root certificates 96
+        // times over.)
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(clients)
+            .build()
+            .unwrap();
+        for _ in 0..clients {
+            let (server, next, client, mut on_rx) =
+                (server.clone(), next.clone(), client.clone(), on_rx.clone());
+            let (busy, measuring, steps, failed) = (
+                load.busy.clone(),
+                load.measuring.clone(),
+                load.steps.clone(),
+                load.failed.clone(),
             );
             tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
+                loop {
+                    // Counted busy before looking, so that a pause never misses a client
+                    // that saw the load still on.
+                    busy.fetch_add(1, Ordering::SeqCst);
+                    if !*on_rx.borrow_and_update() {
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                        if on_rx.wait_for(|on| *on).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     let user = next.fetch_add(1, Ordering::Relaxed);
                     match one_flow(&server, &client, user).await {
                         Some(took) if measuring.load(Ordering::Relaxed) => {
@@ -343,51 +367,83 @@ fn flows(
                             }
                         }
                         Some(_) => {}
-                        // Counted in every phase: a refused step is a failure whenever.
                         None => {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
                     }
+                    busy.fetch_sub(1, Ordering::SeqCst);
                 }
-            })
-        })
-        .collect();
-    let (cpu_before, cpu_after, elapsed) = clients_rt.block_on(async {
+            });
+        }
+        load
+    }
+
+    /// Turns the load on, measures one window of `duration` after `warm_up`, and turns the
+    /// load off again once every client has finished its flow, so that the raw hash rate can
+    /// be measured on an idle server next.
+    ///
+    /// Only the steady state is measured: the window opens after the warm-up and closes while
+    /// every client is still busy. Outside it the load is not what is being measured: at the
+    /// start every client sits in the first two steps (250 ms response floors each) and no
+    /// hash is queued yet, and after the clients are told to stop, the last flows drain the
+    /// hashing queue with fewer and fewer hashes left to run. Counting those phases, as runs
+    /// did before 2026-11-26 (night), left 5–7 % of the CPU idle in the measurement, against
+    /// about 3 % (the hypervisor's steal and other processes) in the steady state: idle time
+    /// that only this closed loop causes.
+    async fn window(&self, warm_up: Duration, duration: Duration) -> Window {
+        self.on.send_replace(true);
         tokio::time::sleep(warm_up).await;
         let cpu_before = thread_cpu_seconds();
         let start = Instant::now();
-        measuring.store(true, Ordering::Relaxed);
+        self.measuring.store(true, Ordering::Relaxed);
         tokio::time::sleep(duration).await;
-        measuring.store(false, Ordering::Relaxed);
+        self.measuring.store(false, Ordering::Relaxed);
         let elapsed = start.elapsed().as_secs_f64();
         let cpu_after = thread_cpu_seconds();
-        stop.store(true, Ordering::Relaxed);
-        for t in tasks {
-            t.await.unwrap();
+        let mut steps = std::mem::replace(&mut *self.steps.lock().unwrap(), vec![Vec::new(); 4]);
+        self.on.send_replace(false);
+        while self.busy.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        (cpu_before, cpu_after, elapsed)
-    });
-    let mut cpu = BTreeMap::new();
-    for (name, after) in &cpu_after {
-        let before = cpu_before.get(name).copied().unwrap_or(0.0);
-        *cpu.entry(role(name)).or_insert(0.0) += after - before;
-    }
-    let mut steps = steps.lock().unwrap().clone();
-    for s in &mut steps {
-        s.sort();
-    }
-    Run {
-        flows_per_s: steps[3].len() as f64 / elapsed,
-        failed: failed.load(Ordering::Relaxed),
-        steps,
-        cpu,
-        elapsed,
+        let mut cpu = BTreeMap::new();
+        for (name, after) in &cpu_after {
+            let before = cpu_before.get(name).copied().unwrap_or(0.0);
+            *cpu.entry(role(name)).or_insert(0.0) += after - before;
+        }
+        for s in &mut steps {
+            s.sort();
+        }
+        Window {
+            steps,
+            cpu,
+            elapsed,
+        }
     }
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let secs = if quick { 5 } else { 20 };
+    // The machine is shared and its speed drifts (the raw rate alone has moved from 69 to 86
+    // hashes/s within one minute): so the flows are measured in rounds, each window between
+    // two measurements of the raw rate on the idle server, and each window's ceiling is the
+    // mean of the two around it, so that every ratio compares like with like.
+    let (rounds, raw_for, warm_up, window) = if quick {
+        (
+            1,
+            Duration::from_secs(2),
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        )
+    } else {
+        (
+            3,
+            Duration::from_secs(6),
+            // Long enough for every client to have gone round once and the hashing queue to
+            // fill.
+            Duration::from_secs(5),
+            Duration::from_secs(12),
+        )
+    };
     // The server and the simulated browsers on runtimes of their own, as they would be in
     // separate processes, and with thread names that tell whose CPU time is whose.
     let runtime = |name: &str, workers: Option<usize>| {
@@ -405,64 +461,84 @@ fn main() {
     let server_rt = runtime("sspr-server", server_workers);
     let clients_rt = runtime("load-gen", None);
     println!(
-        "reset flow load benchmark: {} cores, argon2id m=19456 KiB t=2 p=1, {secs} s per phase",
-        cores()
+        "reset flow load benchmark: {} cores, argon2id m=19456 KiB t=2 p=1; {rounds} rounds of \
+         {} s raw, {} s warm-up, {} s measured; then {} s raw",
+        cores(),
+        raw_for.as_secs(),
+        warm_up.as_secs(),
+        window.as_secs(),
+        raw_for.as_secs()
     );
-    // The machine is shared and its speed drifts between runs (the raw rate alone has varied
-    // from 72 to 92 hashes/s within minutes): measure the raw rate before and after the flows
-    // and use their mean as the ceiling, so that the ratio compares like with like.
-    let before = raw_rate(Duration::from_secs(secs / 2));
     let clients: usize = std::env::var("SSPR_BENCH_CLIENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(96);
+    let mut raws = vec![raw_rate(raw_for)];
     // More users than the run can reset: every flow is a first reset of its user.
     let server = server_rt.block_on(start_server(20_000));
-    // Long enough for every client to have gone round once and the hashing queue to fill.
-    let warm_up = Duration::from_secs(if quick { 2 } else { 5 });
-    let run = flows(
-        &clients_rt,
-        server,
-        warm_up,
-        Duration::from_secs(secs),
-        clients,
-    );
-    let after = raw_rate(Duration::from_secs(secs / 2));
-    let raw = (before + after) / 2.0;
-    let ceiling = raw / HASHES_PER_FLOW;
-    println!(
-        "raw argon2id loop ({} threads): {before:.1} hashes/s before, {after:.1} after → ceiling {ceiling:.1} flows/s at {HASHES_PER_FLOW} hashes per flow",
-        cores()
-    );
-    println!(
-        "{clients} clients: {:.1} complete flows/s = {:.1}% of the ceiling; {} flows refused a step",
-        run.flows_per_s,
-        100.0 * run.flows_per_s / ceiling,
-        run.failed
-    );
-    let total: f64 = run.cpu.values().sum();
-    println!(
-        "CPU in the measured window (after a {} s warm-up): {total:.1} s of {:.1} s on {} cores",
-        warm_up.as_secs(),
-        run.elapsed * cores() as f64,
-        cores()
-    );
-    for (role, secs) in &run.cpu {
-        println!("  {role:<38} {secs:>6.1} s  {:>5.1}%", 100.0 * secs / total);
+    let load = Load::start(&clients_rt, server, clients);
+    let mut windows = Vec::new();
+    for _ in 0..rounds {
+        windows.push(clients_rt.block_on(load.window(warm_up, window)));
+        raws.push(raw_rate(raw_for));
     }
-    let generator = run
-        .cpu
-        .get("load generator (clients, mail reader)")
-        .copied()
-        .unwrap_or(0.0);
-    // For orientation only, not the target: the share of the ceiling that the CPU left to
-    // the server (all but the load generator's) would allow.
     println!(
-        "  without the load generator's CPU the ceiling would be {:.1} flows/s: {:.1}% of it",
-        ceiling * (1.0 - generator / total),
-        100.0 * run.flows_per_s / (ceiling * (1.0 - generator / total))
+        "raw argon2id loop ({} threads), hashes/s: {}",
+        cores(),
+        raws.iter()
+            .map(|r| format!("{r:.1}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
     );
-    for (name, s) in STEPS.iter().zip(&run.steps) {
+    let mut shares = Vec::new();
+    let mut cpu: BTreeMap<&str, f64> = BTreeMap::new();
+    let (mut flows, mut possible, mut elapsed) = (0.0, 0.0, 0.0);
+    for (i, w) in windows.iter().enumerate() {
+        let ceiling = (raws[i] + raws[i + 1]) / 2.0 / HASHES_PER_FLOW;
+        let share = 100.0 * w.flows_per_s() / ceiling;
+        let total: f64 = w.cpu.values().sum();
+        let hashing = w.cpu.get("hashing threads").copied().unwrap_or(0.0);
+        println!(
+            "  round {}: {:.1} complete flows/s of a ceiling of {ceiling:.1} = {share:.1}%   \
+             (hashing threads {:.1}% of the CPU used)",
+            i + 1,
+            w.flows_per_s(),
+            100.0 * hashing / total
+        );
+        shares.push(share);
+        flows += w.steps[3].len() as f64;
+        possible += ceiling * w.elapsed;
+        elapsed += w.elapsed;
+        for (role, secs) in &w.cpu {
+            *cpu.entry(role).or_insert(0.0) += secs;
+        }
+    }
+    shares.sort_by(f64::total_cmp);
+    println!(
+        "{clients} clients: {:.1} complete flows/s = {:.1}% of the ceiling over all rounds \
+         (median round {:.1}%, at {HASHES_PER_FLOW} hashes per flow); {} flows refused a step",
+        flows / elapsed,
+        100.0 * flows / possible,
+        shares[shares.len() / 2],
+        load.failed.load(Ordering::Relaxed)
+    );
+    let total: f64 = cpu.values().sum();
+    println!(
+        "CPU in the measured windows: {total:.1} s of {:.1} s on {} cores",
+        elapsed * cores() as f64,
+        cores()
+    );
+    for (role, secs) in &cpu {
+        println!("  {role:<46} {secs:>6.1} s  {:>5.1}%", 100.0 * secs / total);
+    }
+    let mut steps = vec![Vec::new(); 4];
+    for w in &windows {
+        for (all, s) in steps.iter_mut().zip(&w.steps) {
+            all.extend_from_slice(s);
+        }
+    }
+    for (name, s) in STEPS.iter().zip(&mut steps) {
+        s.sort();
         println!(
             "  {name:<8} p50 {:>7.1} ms   p99 {:>7.1} ms   ({} samples)",
             percentile(s, 0.5).as_secs_f64() * 1e3,
