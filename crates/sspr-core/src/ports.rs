@@ -203,6 +203,36 @@ pub struct PasswordWrite<'a> {
     pub audit: &'a AuditEvent,
 }
 
+/// A one-time code to spend with a flow's update ([`Store::update_flow_spending_code`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeSpend<'a> {
+    pub binding: &'a str,
+    pub code_hash: &'a str,
+    pub now: OffsetDateTime,
+}
+
+/// What [`Store::update_flow_spending_code`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowWrite {
+    /// The code was spent and the flow written.
+    Written,
+    /// The flow was written by someone else since it was read: nothing was changed.
+    Stale,
+    /// No such code could be spent (wrong, expired or already used): nothing was changed.
+    CodeRejected,
+}
+
+/// An attempt to record with [`Store::throttle_hits`]: its key and user, and which of the
+/// key's other attempts to read back (those at or after `since`, if there are at least
+/// `enough` of them).
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub key: &'a str,
+    pub user: Option<UserId>,
+    pub since: OffsetDateTime,
+    pub enough: u32,
+}
+
 /// An attempt recorded by [`Store::throttle_hit`]: its row id (to forget it again when the
 /// attempt was refused) and the other attempts under the same key in the window asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -493,7 +523,27 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         at: OffsetDateTime,
         since: OffsetDateTime,
         enough: u32,
-    ) -> Result<ThrottleHit, StoreError>;
+    ) -> Result<ThrottleHit, StoreError> {
+        let attempt = Attempt {
+            key,
+            user,
+            since,
+            enough,
+        };
+        let mut hits = self.throttle_hits(&[attempt], at).await?;
+        hits.pop()
+            .ok_or_else(|| StoreError::Corrupt("no attempt was recorded".into()))
+    }
+    /// Records several attempts at `at` with one commit (an action that counts toward
+    /// several limits at once, such as a send: per address, per user and per destination),
+    /// and returns them in the same order, each as [`Store::throttle_hit`] would. Each
+    /// attempt is stored before any of the keys' attempts are read, so that parallel actions
+    /// cannot all slip under a limit.
+    async fn throttle_hits(
+        &self,
+        attempts: &[Attempt<'_>],
+        at: OffsetDateTime,
+    ) -> Result<Vec<ThrottleHit>, StoreError>;
     /// The attempts under `key` at or after `since`, ascending: all of them if there are at
     /// least `enough`, none otherwise. A rule that allows `limit` attempts cannot block on
     /// fewer than `limit` events, so the throttle asks for `limit` and is spared reading them
@@ -553,6 +603,17 @@ pub trait Store: DirectorySyncStore + Send + Sync {
         flow: &crate::flow::Flow,
         audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError>;
+    /// A proof by one-time code, recorded in one transaction: spends the code bound to
+    /// `code.binding` whose hash is `code.code_hash` (as [`Store::consume_code`]), then
+    /// writes `flow` compare-and-set (as [`Store::update_flow`]) with `audit`. All or
+    /// nothing: a code is never spent without the flow recording its proof, and a flow never
+    /// records a proof whose code was not spent.
+    async fn update_flow_spending_code(
+        &self,
+        flow: &crate::flow::Flow,
+        audit: &AuditEvent,
+        code: &CodeSpend<'_>,
+    ) -> Result<FlowWrite, StoreError>;
     /// The end of a flow's act, in one transaction: the new `password`, if any, is stored as
     /// [`Store::set_password`] stores it (with its audit record), `flow` is written
     /// (compare-and-set, as [`Store::update_flow`]; a lost race is not an error, since the act

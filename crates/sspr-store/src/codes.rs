@@ -38,22 +38,7 @@ impl SqlStore {
         code_hash: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        // One row at most: two live codes of one binding with the same hash would be the same
-        // code sent twice, and either may be consumed. The sub-select picks one id so that the
-        // UPDATE touches one row on both backends.
-        let done = db::query(
-            "UPDATE one_time_codes SET used_at_ms = $3 WHERE id = (\
-               SELECT id FROM one_time_codes WHERE binding = $1 AND code_hash = $2 \
-               AND used_at_ms IS NULL AND expires_at_ms > $3 ORDER BY id LIMIT 1) \
-             AND used_at_ms IS NULL",
-        )
-        .bind(binding)
-        .bind(code_hash)
-        .bind(to_ms(now))
-        .execute(&self.db)
-        .await
-        .map_err(error::db)?;
-        Ok(done.rows_affected() == 1)
+        consume(&self.db, binding, code_hash, now).await
     }
 
     pub(crate) async fn revoke_codes_impl(
@@ -69,6 +54,31 @@ impl SqlStore {
             .map_err(error::db)?;
         Ok(done.rows_affected())
     }
+}
+
+/// Spends the live code of `binding` with this hash, if there is one; returns whether it did.
+pub(crate) async fn consume<'a>(
+    on: impl Into<db::On<'a>>,
+    binding: &str,
+    code_hash: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    // One row at most: two live codes of one binding with the same hash would be the same
+    // code sent twice, and either may be consumed. The sub-select picks one id so that the
+    // UPDATE touches one row on both backends.
+    let done = db::query(
+        "UPDATE one_time_codes SET used_at_ms = $3 WHERE id = (\
+           SELECT id FROM one_time_codes WHERE binding = $1 AND code_hash = $2 \
+           AND used_at_ms IS NULL AND expires_at_ms > $3 ORDER BY id LIMIT 1) \
+         AND used_at_ms IS NULL",
+    )
+    .bind(binding)
+    .bind(code_hash)
+    .bind(to_ms(now))
+    .execute(on)
+    .await
+    .map_err(error::db)?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert<'e>(on: impl Into<db::On<'e>>, code: &NewCode) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 use crate::db::Row;
 use sspr_core::audit::AuditEvent;
 use sspr_core::flow::{Flow, FlowId};
-use sspr_core::ports::{NewOutboxMessage, PasswordWrite, StoreError};
+use sspr_core::ports::{CodeSpend, FlowWrite, NewOutboxMessage, PasswordWrite, StoreError};
 use sspr_core::{User, UserId};
 use time::OffsetDateTime;
 
@@ -98,6 +98,33 @@ impl SqlStore {
         crate::audit::append(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
+    }
+
+    pub(crate) async fn update_flow_spending_code_impl(
+        &self,
+        flow: &Flow,
+        audit: &AuditEvent,
+        code: &CodeSpend<'_>,
+    ) -> Result<FlowWrite, StoreError> {
+        let mut next = flow.clone();
+        next.version = flow.version + 1;
+        let state = serde_json::to_string(&next).map_err(|e| error::corrupt(e.to_string()))?;
+        // Dropped without a commit, the transaction is rolled back: a code spent for a flow
+        // that was written meanwhile is live again.
+        let mut tx = self.begin().await?;
+        if !crate::codes::consume(&mut tx, code.binding, code.code_hash, code.now).await? {
+            return Ok(FlowWrite::CodeRejected);
+        }
+        let done = update_if_version(&next, &state, flow)
+            .execute(&mut tx)
+            .await
+            .map_err(error::db)?;
+        if done.rows_affected() != 1 {
+            return Ok(FlowWrite::Stale);
+        }
+        crate::audit::append(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(FlowWrite::Written)
     }
 
     pub(crate) async fn finish_flow_impl(

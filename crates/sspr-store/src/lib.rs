@@ -49,8 +49,9 @@ use sspr_core::audit::{AuditEvent, AuditRecord};
 use sspr_core::flow::{Flow, FlowId};
 use sspr_core::policy::password::PasswordPolicy;
 use sspr_core::ports::{
-    ApiToken, AuditFilter, Member, NewApiToken, NewCode, NewOutboxMessage, OutboxMessage, Page,
-    PasswordWrite, ProfileUpdate, Session, Store, StoreError, ThrottleHit,
+    ApiToken, Attempt, AuditFilter, CodeSpend, FlowWrite, Member, NewApiToken, NewCode,
+    NewOutboxMessage, OutboxMessage, Page, PasswordWrite, ProfileUpdate, Session, Store,
+    StoreError, ThrottleHit,
 };
 use sspr_core::{
     Group, GroupId, GroupName, LockoutState, MethodId, NewGroup, NewUser, PasswordHash,
@@ -617,15 +618,12 @@ impl Store for SqlStore {
 
     // Throttling ---------------------------------------------------------------------------
 
-    async fn throttle_hit(
+    async fn throttle_hits(
         &self,
-        key: &str,
-        user: Option<UserId>,
+        attempts: &[Attempt<'_>],
         at: OffsetDateTime,
-        since: OffsetDateTime,
-        enough: u32,
-    ) -> Result<ThrottleHit, StoreError> {
-        self.throttle_hit_impl(key, user, at, since, enough).await
+    ) -> Result<Vec<ThrottleHit>, StoreError> {
+        self.throttle_hits_impl(attempts, at).await
     }
 
     async fn throttle_events(
@@ -653,6 +651,15 @@ impl Store for SqlStore {
 
     async fn get_flow(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {
         self.get_flow_impl(id).await
+    }
+
+    async fn update_flow_spending_code(
+        &self,
+        flow: &Flow,
+        audit: &AuditEvent,
+        code: &CodeSpend<'_>,
+    ) -> Result<FlowWrite, StoreError> {
+        self.update_flow_spending_code_impl(flow, audit, code).await
     }
 
     async fn update_flow(

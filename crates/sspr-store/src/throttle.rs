@@ -3,7 +3,7 @@
 //! memory every instance reads and writes.
 
 use sspr_core::UserId;
-use sspr_core::ports::{StoreError, ThrottleHit};
+use sspr_core::ports::{Attempt, StoreError, ThrottleHit};
 use time::OffsetDateTime;
 
 use crate::db;
@@ -11,55 +11,50 @@ use crate::time_ms::to_ms;
 use crate::{Backend, SqlStore, commit, error, rows};
 
 impl SqlStore {
-    pub(crate) async fn throttle_hit_impl(
+    pub(crate) async fn throttle_hits_impl(
         &self,
-        key: &str,
-        user: Option<UserId>,
+        attempts: &[Attempt<'_>],
         at: OffsetDateTime,
-        since: OffsetDateTime,
-        enough: u32,
-    ) -> Result<ThrottleHit, StoreError> {
+    ) -> Result<Vec<ThrottleHit>, StoreError> {
         // Insert first, then read: of two racing attempts the later one always sees the
-        // earlier, so parallel requests cannot all slip under a limit.
-        if self.backend == Backend::Sqlite {
-            // SQLite runs one writer at a time, so the insert and the count can be one
-            // statement; the attempts themselves are read only when there are enough of them
-            // to matter.
+        // earlier, so parallel requests cannot all slip under a limit. Every attempt of the
+        // batch is inserted before any is read, so an attempt's others are the same on both
+        // databases (including the batch's own attempts under the same key).
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(attempts.len());
+        for a in attempts {
             let row = db::query(
                 "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) \
-                 RETURNING id, (SELECT COUNT(*) FROM throttle_events AS t \
-                 WHERE t.key = $1 AND t.at_ms >= $4 AND t.id <> throttle_events.id) AS others",
+                 RETURNING id",
             )
-            .bind(key)
-            .bind(user.map(|u| u.0.to_string()))
+            .bind(a.key)
+            .bind(a.user.map(|u| u.0.to_string()))
             .bind(to_ms(at))
-            .bind(to_ms(since))
-            .fetch_one(&self.db)
+            .fetch_one(&mut tx)
             .await
             .map_err(error::db)?;
-            let id: i64 = rows::get(&row, "id")?;
-            let count: i64 = rows::get(&row, "others")?;
-            let others = if count >= i64::from(enough) {
-                self.events_if_enough(key, since, id, enough).await?
-            } else {
-                Vec::new()
-            };
-            return Ok(ThrottleHit { id, others });
+            ids.push(rows::get::<i64>(&row, "id")?);
         }
-        // On PostgreSQL a single statement would read a snapshot taken before a parallel
-        // attempt committed; two statements (each committed) cannot miss each other.
-        let row = db::query(
-            "INSERT INTO throttle_events (key, user_id, at_ms) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(key)
-        .bind(user.map(|u| u.0.to_string()))
-        .bind(to_ms(at))
-        .fetch_one(&self.db)
-        .await
-        .map_err(error::db)?;
-        let id: i64 = rows::get(&row, "id")?;
-        let others = self.events_if_enough(key, since, id, enough).await?;
-        Ok(ThrottleHit { id, others })
+        let mut hits = Vec::with_capacity(attempts.len());
+        if self.backend == Backend::Sqlite {
+            // SQLite runs one writer at a time: reading inside the transaction misses no
+            // parallel attempt, and the batch is one commit.
+            for (a, &id) in attempts.iter().zip(&ids) {
+                let others = events_if_enough(&mut tx, a.key, a.since, id, a.enough).await?;
+                hits.push(ThrottleHit { id, others });
+            }
+            commit(tx).await?;
+            return Ok(hits);
+        }
+        // On PostgreSQL a statement reads a snapshot taken before a parallel attempt
+        // committed: the inserts are committed (together) first and the keys read after, so
+        // that two attempts cannot miss each other.
+        commit(tx).await?;
+        for (a, id) in attempts.iter().zip(ids) {
+            let others = events_if_enough(&self.db, a.key, a.since, id, a.enough).await?;
+            hits.push(ThrottleHit { id, others });
+        }
+        Ok(hits)
     }
 
     pub(crate) async fn throttle_events_impl(
@@ -69,35 +64,7 @@ impl SqlStore {
         enough: u32,
     ) -> Result<Vec<OffsetDateTime>, StoreError> {
         // Row ids start at 1: excluding id 0 excludes nothing.
-        self.events_if_enough(key, since, 0, enough).await
-    }
-
-    /// The key's events at or after `since` other than `except`, or none when there are fewer
-    /// than `enough`. One statement: the count is an uncorrelated subquery, evaluated once
-    /// (from the index on `(key, at_ms)`), so below the limit no row is read out at all.
-    async fn events_if_enough(
-        &self,
-        key: &str,
-        since: OffsetDateTime,
-        except: i64,
-        enough: u32,
-    ) -> Result<Vec<OffsetDateTime>, StoreError> {
-        db::query(
-            "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 AND id <> $3 \
-             AND (SELECT COUNT(*) FROM throttle_events \
-                  WHERE key = $1 AND at_ms >= $2 AND id <> $3) >= $4 \
-             ORDER BY at_ms, id",
-        )
-        .bind(key)
-        .bind(to_ms(since))
-        .bind(except)
-        .bind(i64::from(enough))
-        .fetch_all(&self.db)
-        .await
-        .map_err(error::db)?
-        .iter()
-        .map(|row| rows::at(row, "at_ms"))
-        .collect()
+        events_if_enough(&self.db, key, since, 0, enough).await
     }
 
     pub(crate) async fn throttle_forget_impl(&self, id: i64) -> Result<(), StoreError> {
@@ -203,6 +170,34 @@ impl SqlStore {
             .transpose()?;
         Ok(Some((user, state)))
     }
+}
+
+/// The key's events at or after `since` other than `except`, or none when there are fewer
+/// than `enough`. One statement: the count is an uncorrelated subquery, evaluated once
+/// (from the index on `(key, at_ms)`), so below the limit no row is read out at all.
+async fn events_if_enough<'a>(
+    on: impl Into<db::On<'a>>,
+    key: &str,
+    since: OffsetDateTime,
+    except: i64,
+    enough: u32,
+) -> Result<Vec<OffsetDateTime>, StoreError> {
+    db::query(
+        "SELECT at_ms FROM throttle_events WHERE key = $1 AND at_ms >= $2 AND id <> $3 \
+         AND (SELECT COUNT(*) FROM throttle_events \
+              WHERE key = $1 AND at_ms >= $2 AND id <> $3) >= $4 \
+         ORDER BY at_ms, id",
+    )
+    .bind(key)
+    .bind(to_ms(since))
+    .bind(except)
+    .bind(i64::from(enough))
+    .fetch_all(on)
+    .await
+    .map_err(error::db)?
+    .iter()
+    .map(|row| rows::at(row, "at_ms"))
+    .collect()
 }
 
 /// Forgets the attempts counted against user `$1` (also run as part of `finish_flow`).

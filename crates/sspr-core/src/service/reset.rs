@@ -29,8 +29,8 @@ use crate::policy::eligibility::{NotEligible, Registration};
 use crate::policy::password::PasswordProblem;
 use crate::policy::throttle::Limits;
 use crate::ports::{
-    Clock, CodePurpose, Delivery, DeliveryChannel, HashError, NewCode, Notice, PasswordHasher,
-    PasswordWrite, Store, StoreError,
+    Clock, CodePurpose, CodeSpend, Delivery, DeliveryChannel, FlowWrite, HashError, NewCode,
+    Notice, PasswordHasher, PasswordWrite, Store, StoreError,
 };
 use crate::ports::{DirectoryAccounts, DirectoryError};
 use crate::service::accounts::{AccountError, Accounts};
@@ -118,6 +118,18 @@ pub enum Ineligible {
     NotEnabled,
     /// Has not registered enough methods.
     NotRegistered,
+}
+
+/// What checking a proof found.
+enum Checked {
+    Right,
+    Wrong,
+    /// A sent code, right if it can still be spent: it is spent with the flow's update, in
+    /// one transaction.
+    Code {
+        binding: String,
+        hash: String,
+    },
 }
 
 /// A method as the flow shows it.
@@ -652,38 +664,35 @@ impl Reset<'_> {
         caller: &Caller,
         audit: &AuditEvent,
     ) -> Result<()> {
-        let throttle = self.throttle();
-        if let Some(ip) = &caller.client_ip {
-            throttle
-                .attempt(&key_ip("send", ip), None, &self.limits.per_ip_sends)
-                .await??;
-        }
         let user_id = user.map(|u| u.id);
-        if method.kind == MethodType::Email {
-            throttle
-                .attempt(&key_email(&flow.limit_key), user_id, &self.limits.emails)
-                .await??;
-        } else {
-            throttle
-                .attempt(
-                    &key_gate(&flow.limit_key, gate(method.kind)),
-                    user_id,
-                    &self.limits.gate_attempts,
-                )
-                .await??;
-        }
         let destination = match user {
             Some(u) => self.destination(u, &method.target).await?,
             None => None,
         };
-        if let Some(to) = &destination
-            && method.kind != MethodType::Email
-        {
-            let dest = format!("dest:{}", self.code_key.keyed_hash(to.as_bytes()));
-            throttle
-                .attempt(&dest, None, &self.limits.per_destination)
-                .await??;
+        // Every limit the send counts toward, in one commit: per address, per user (emails,
+        // or the gate's attempts) and, for a phone, per destination.
+        let send_key = caller.client_ip.as_ref().map(|ip| key_ip("send", ip));
+        let user_key = if method.kind == MethodType::Email {
+            (key_email(&flow.limit_key), &self.limits.emails)
+        } else {
+            (
+                key_gate(&flow.limit_key, gate(method.kind)),
+                &self.limits.gate_attempts,
+            )
+        };
+        let dest_key = destination
+            .as_ref()
+            .filter(|_| method.kind != MethodType::Email)
+            .map(|to| format!("dest:{}", self.code_key.keyed_hash(to.as_bytes())));
+        let mut limits = Vec::with_capacity(3);
+        if let Some(key) = &send_key {
+            limits.push((key.as_str(), None, &self.limits.per_ip_sends));
         }
+        limits.push((user_key.0.as_str(), user_id, user_key.1));
+        if let Some(key) = &dest_key {
+            limits.push((key.as_str(), None, &self.limits.per_destination));
+        }
+        self.throttle().attempt_all(&limits).await??;
         let len = if method.kind == MethodType::Email {
             EMAIL_CODE_LEN
         } else {
@@ -799,7 +808,7 @@ impl Reset<'_> {
                 )
                 .await??;
         }
-        let ok = match &user {
+        let checked = match &user {
             Some(u) => self.check_proof(&flow, &method, u, proof, now).await?,
             // A decoy: nothing verifies. The answers are still hashed, so the time taken
             // does not tell a decoy from a real user with wrong answers.
@@ -809,58 +818,22 @@ impl Reset<'_> {
                         let _ = self.hasher.hash(&questions::normalise_answer(answer)).await;
                     }
                 }
-                false
+                Checked::Wrong
             }
         };
-        let target = user
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |u| u.username.as_str().to_owned());
-        if !ok {
-            throttle
-                .record(
-                    &key_failures(&flow.limit_key),
-                    user_id,
-                    &self.limits.failed_verifications,
-                )
-                .await?;
-            // This failure may be the one that blocks (it was not blocked before the check).
-            let hit = throttle
-                .check(
-                    &key_failures(&flow.limit_key),
-                    &self.limits.failed_verifications,
-                )
-                .await?;
-            self.store
-                .append_audit(&self.method_step(
-                    caller,
-                    user.as_ref(),
-                    "method_failed",
-                    Outcome::Failure,
-                    method.kind,
-                    flow.id,
-                ))
-                .await?;
-            if let Err(blocked) = hit {
-                self.store
-                    .append_audit(
-                        &self
-                            .audit(caller, &target, events::RESET_BLOCKED, Outcome::Success)
-                            .details(
-                                json!({ "flow": flow.id, "until": blocked.until.to_string() }),
-                            ),
-                    )
-                    .await?;
+        let code = match &checked {
+            Checked::Wrong => {
+                return Err(self
+                    .proof_failed(&mut flow, &method, user.as_ref(), caller)
+                    .await?);
             }
-            if method.kind == MethodType::SecurityQuestions {
-                // Any wrong answer draws a new subset.
-                let policy = self.store.policy().await?;
-                flow.questions = self
-                    .draw_questions(&flow, &method, user.as_ref(), policy.questions_to_reset)
-                    .await?;
-                let _ = self.store.update_flow(&flow, None).await?;
-            }
-            return Err(ResetError::InvalidProof);
-        }
+            Checked::Right => None,
+            Checked::Code { binding, hash } => Some(CodeSpend {
+                binding,
+                code_hash: hash,
+                now,
+            }),
+        };
         let audit = self.method_step(
             caller,
             user.as_ref(),
@@ -869,18 +842,39 @@ impl Reset<'_> {
             method.kind,
             flow.id,
         );
-        // The proof is spent (a code consumed, a step used): record it even if a parallel
-        // request of this flow (a questions draw, another proof) wrote the flow meanwhile.
+        // The proof is recorded even if a parallel request of this flow (a questions draw,
+        // another proof) wrote the flow meanwhile: read it again and retry. A code is spent
+        // in the same transaction, so a lost race leaves it live for the retry.
         let mut attempts = 0;
         loop {
-            flow.record_proof(method_id, now)?;
-            if flow.stage == Stage::Verified
+            let mut next = flow.clone();
+            next.record_proof(method_id, now)?;
+            if next.stage == Stage::Verified
                 && let Some(u) = &user
             {
-                flow.can_unlock = self.may_unlock(u, now).await?;
+                next.can_unlock = self.may_unlock(u, now).await?;
             }
-            if self.store.update_flow(&flow, Some(&audit)).await? {
-                break;
+            let written = match &code {
+                Some(code) => {
+                    self.store
+                        .update_flow_spending_code(&next, &audit, code)
+                        .await?
+                }
+                None if self.store.update_flow(&next, Some(&audit)).await? => FlowWrite::Written,
+                None => FlowWrite::Stale,
+            };
+            match written {
+                FlowWrite::Written => {
+                    flow = next;
+                    break;
+                }
+                // Wrong, expired, or spent by a parallel submission of the same code.
+                FlowWrite::CodeRejected => {
+                    return Err(self
+                        .proof_failed(&mut flow, &method, user.as_ref(), caller)
+                        .await?);
+                }
+                FlowWrite::Stale => {}
             }
             attempts += 1;
             if attempts == 3 {
@@ -895,7 +889,103 @@ impl Reset<'_> {
         })
     }
 
+    /// A proof that failed: counted toward the flow's limit on failed verifications (and
+    /// audited, with the block it may start); a wrong answer draws new questions. Returns
+    /// the error to answer with.
+    async fn proof_failed(
+        &self,
+        flow: &mut Flow,
+        method: &Offered,
+        user: Option<&User>,
+        caller: &Caller,
+    ) -> Result<ResetError> {
+        let throttle = self.throttle();
+        let user_id = user.map(|u| u.id);
+        let target = user.map_or_else(|| "-".to_owned(), |u| u.username.as_str().to_owned());
+        throttle
+            .record(
+                &key_failures(&flow.limit_key),
+                user_id,
+                &self.limits.failed_verifications,
+            )
+            .await?;
+        // This failure may be the one that blocks (it was not blocked before the check).
+        let hit = throttle
+            .check(
+                &key_failures(&flow.limit_key),
+                &self.limits.failed_verifications,
+            )
+            .await?;
+        self.store
+            .append_audit(&self.method_step(
+                caller,
+                user,
+                "method_failed",
+                Outcome::Failure,
+                method.kind,
+                flow.id,
+            ))
+            .await?;
+        if let Err(blocked) = hit {
+            self.store
+                .append_audit(
+                    &self
+                        .audit(caller, &target, events::RESET_BLOCKED, Outcome::Success)
+                        .details(json!({ "flow": flow.id, "until": blocked.until.to_string() })),
+                )
+                .await?;
+        }
+        if method.kind == MethodType::SecurityQuestions {
+            // Any wrong answer draws a new subset.
+            let policy = self.store.policy().await?;
+            flow.questions = self
+                .draw_questions(flow, method, user, policy.questions_to_reset)
+                .await?;
+            let _ = self.store.update_flow(flow, None).await?;
+        }
+        Ok(ResetError::InvalidProof)
+    }
+
     async fn check_proof(
+        &self,
+        flow: &Flow,
+        method: &Offered,
+        user: &User,
+        proof: &Proof,
+        now: OffsetDateTime,
+    ) -> Result<Checked> {
+        if let (
+            MethodType::Email
+            | MethodType::MobileSms
+            | MethodType::MobileVoice
+            | MethodType::OfficeVoice,
+            Proof::Code(code),
+        ) = (method.kind, proof)
+        {
+            // Whether it is right is known when it is spent, with the flow's update.
+            return Ok(match OneTimeCode::parse(code) {
+                Ok(code) => {
+                    let binding = Self::binding(flow, method);
+                    let hash = code_hash(self.code_key, &binding, &code);
+                    Checked::Code { binding, hash }
+                }
+                Err(_) => Checked::Wrong,
+            });
+        }
+        Ok(
+            if self
+                .check_other_proof(flow, method, user, proof, now)
+                .await?
+            {
+                Checked::Right
+            } else {
+                Checked::Wrong
+            },
+        )
+    }
+
+    /// Checks a proof other than a sent code (an app's code, answers, a passkey).
+    async fn check_other_proof(
         &self,
         flow: &Flow,
         method: &Offered,
@@ -904,20 +994,6 @@ impl Reset<'_> {
         now: OffsetDateTime,
     ) -> Result<bool> {
         match (method.kind, proof) {
-            (
-                MethodType::Email
-                | MethodType::MobileSms
-                | MethodType::MobileVoice
-                | MethodType::OfficeVoice,
-                Proof::Code(code),
-            ) => match OneTimeCode::parse(code) {
-                Ok(code) => {
-                    let binding = Self::binding(flow, method);
-                    let hash = code_hash(self.code_key, &binding, &code);
-                    Ok(self.store.consume_code(&binding, &hash, now).await?)
-                }
-                Err(_) => Ok(false),
-            },
             (MethodType::AuthenticatorCode, Proof::Code(code)) => {
                 // Any of the user's verified apps may answer.
                 for m in self.store.list_methods(user.id).await? {

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::UserId;
 use crate::policy::throttle::{ThrottleRule, blocked_until};
-use crate::ports::{Clock, Store, StoreError};
+use crate::ports::{Attempt, Clock, Store, StoreError};
 
 /// An action was refused by a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,18 +42,40 @@ impl Throttle<'_> {
         user: Option<UserId>,
         rule: &ThrottleRule,
     ) -> Result<Result<(), Blocked>, StoreError> {
+        self.attempt_all(&[(key, user, rule)]).await
+    }
+
+    /// Counts one action against several limits at once (one commit for all of them), as
+    /// [`Throttle::attempt`] would one after another: the first limit in the list that
+    /// blocks refuses the action, and its attempt and those after it are forgotten again;
+    /// the attempts before it count.
+    pub async fn attempt_all(
+        &self,
+        limits: &[(&str, Option<UserId>, &ThrottleRule)],
+    ) -> Result<Result<(), Blocked>, StoreError> {
         let now = self.clock.now();
-        let hit = self
-            .store
-            .throttle_hit(key, user, now, now - horizon(rule), rule.limit)
-            .await?;
-        match blocked_until(&hit.others, rule, now) {
-            Some(until) => {
-                self.store.throttle_forget(hit.id).await?;
-                Ok(Err(Blocked { until }))
-            }
-            None => Ok(Ok(())),
+        let attempts: Vec<Attempt<'_>> = limits
+            .iter()
+            .map(|(key, user, rule)| Attempt {
+                key,
+                user: *user,
+                since: now - horizon(rule),
+                enough: rule.limit,
+            })
+            .collect();
+        let hits = self.store.throttle_hits(&attempts, now).await?;
+        let refused = hits
+            .iter()
+            .zip(limits)
+            .enumerate()
+            .find_map(|(i, (hit, (_, _, rule)))| Some((i, blocked_until(&hit.others, rule, now)?)));
+        let Some((first, until)) = refused else {
+            return Ok(Ok(()));
+        };
+        for hit in &hits[first..] {
+            self.store.throttle_forget(hit.id).await?;
         }
+        Ok(Err(Blocked { until }))
     }
 
     /// Whether the key is blocked now, without counting anything (e.g. before checking a

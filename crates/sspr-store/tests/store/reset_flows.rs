@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use sspr_core::audit::events;
 use sspr_core::flow::{Flow, FlowId, Offered, Stage, Target};
-use sspr_core::ports::{NewCode, NewOutboxMessage, PasswordWrite, Session, Store, StoreError};
+use sspr_core::ports::{
+    CodeSpend, FlowWrite, NewCode, NewOutboxMessage, PasswordWrite, Session, Store, StoreError,
+};
 use sspr_core::{EmailAddress, MethodType, PasswordHash, UserId};
 use sspr_store::SqlStore;
 use time::OffsetDateTime;
@@ -18,6 +20,7 @@ conformance!(
     story_users_are_found_by_username_or_email,
     story_finishing_a_flow_ends_what_the_old_credential_allowed,
     story_a_reset_stores_its_password_with_the_end_of_its_flow,
+    story_a_code_is_spent_with_the_proof_its_flow_records,
 );
 
 const NOW: OffsetDateTime = datetime!(2026-11-26 08:00 UTC);
@@ -383,4 +386,101 @@ async fn story_a_reset_stores_its_password_with_the_end_of_its_flow(store: SqlSt
         store.get_user(ada.id).await.unwrap().unwrap().password_hash,
         Some(phc(2))
     );
+}
+
+async fn story_a_code_is_spent_with_the_proof_its_flow_records(store: SqlStore, _db: Db) {
+    let u = new_user("ada");
+    store
+        .create_user(&u, &event(events::ADD_USER, "ada"))
+        .await
+        .unwrap();
+    let f = flow(Some(u.id));
+    store.create_flow(&f, &started()).await.unwrap();
+    let code = |hash: &'static str| NewCode {
+        id: uuid::Uuid::new_v4(),
+        user_id: Some(u.id),
+        binding: "reset:flow:m1".into(),
+        code_hash: hash.into(),
+        created_at: NOW,
+        expires_at: NOW + time::Duration::minutes(5),
+    };
+    store.create_code(&code("right")).await.unwrap();
+    let spend = |hash| CodeSpend {
+        binding: "reset:flow:m1",
+        code_hash: hash,
+        now: NOW + time::Duration::minutes(1),
+    };
+    let proved = |from: &Flow| {
+        let mut next = from.clone();
+        next.verified.push("m1".into());
+        next.stage = Stage::Verified;
+        next
+    };
+    let verified = || event("Self-service password reset flow activity progress", "ada");
+    let before = audit_len(&store).await;
+
+    // A wrong code: nothing is written.
+    let written = store
+        .update_flow_spending_code(&proved(&f), &verified(), &spend("wrong"))
+        .await
+        .unwrap();
+    assert_eq!(written, FlowWrite::CodeRejected);
+    // A flow written meanwhile: the code is not spent either (the retry can spend it).
+    let mut moved = f.clone();
+    moved.questions = vec!["q1".into()];
+    assert!(store.update_flow(&moved, None).await.unwrap());
+    let written = store
+        .update_flow_spending_code(&proved(&f), &verified(), &spend("right"))
+        .await
+        .unwrap();
+    assert_eq!(written, FlowWrite::Stale);
+    assert_eq!(
+        audit_len(&store).await,
+        before,
+        "no record of a proof not stored"
+    );
+    let current = store.get_flow(f.id).await.unwrap().unwrap();
+    assert_eq!(current.stage, Stage::Verifying);
+
+    // 32 parallel submissions of the right code on the current flow: exactly one spends it
+    // and records the proof; the others find it spent or the flow moved on.
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (store, next) = (Arc::clone(&store), proved(&current));
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_flow_spending_code(&next, &verified(), &spend("right"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let wins = outcomes
+        .iter()
+        .filter(|w| **w == FlowWrite::Written)
+        .count();
+    assert_eq!(wins, 1, "{outcomes:?}");
+    assert_eq!(audit_len(&store).await, before + 1);
+    let stored = store.get_flow(f.id).await.unwrap().unwrap();
+    assert_eq!((stored.stage, stored.version), (Stage::Verified, 2));
+    assert!(
+        !store
+            .consume_code("reset:flow:m1", "right", NOW + time::Duration::minutes(1))
+            .await
+            .unwrap(),
+        "spent"
+    );
+    // An expired code is rejected too.
+    store.create_code(&code("late")).await.unwrap();
+    let mut late = spend("late");
+    late.now = NOW + time::Duration::minutes(6);
+    let written = store
+        .update_flow_spending_code(&proved(&stored), &verified(), &late)
+        .await
+        .unwrap();
+    assert_eq!(written, FlowWrite::CodeRejected);
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sspr_core::audit::events;
-use sspr_core::ports::{NewCode, NewOutboxMessage, Store};
+use sspr_core::ports::{Attempt, NewCode, NewOutboxMessage, Store};
 use sspr_core::{MethodId, MethodType, RegisteredMethod, UserId};
 use sspr_store::SqlStore;
 use time::macros::datetime;
@@ -17,6 +17,7 @@ conformance!(
     story_codes_are_consumed_once,
     story_an_issued_code_its_message_and_record_are_stored_together,
     story_throttle_counts_and_forgets,
+    story_throttle_counts_several_limits_with_one_call,
     story_ceremonies_are_taken_once,
     story_registration_prompt_keeps_the_first_mark,
 );
@@ -258,6 +259,58 @@ async fn story_an_issued_code_its_message_and_record_are_stored_together(store: 
     assert_eq!(store.recent_outbox(100).await.unwrap().len(), outbox0 + 1);
     assert!(store.consume_code("reset:1", "h", NOW).await.unwrap());
     assert!(!store.consume_code("reset:3", "h", NOW).await.unwrap());
+}
+
+async fn story_throttle_counts_several_limits_with_one_call(store: SqlStore, _db: Db) {
+    let ada = user(&store, "ada").await;
+    let since = NOW - Duration::hours(1);
+    let attempt = |key, user| Attempt {
+        key,
+        user,
+        since,
+        enough: 1,
+    };
+    // A send from one address for Ada: per address, per user, and the address again (an
+    // action may count twice under one key).
+    let batch = [
+        attempt("ip", None),
+        attempt("ada", Some(ada)),
+        attempt("ip", None),
+    ];
+    let first = store.throttle_hits(&batch, NOW).await.unwrap();
+    assert_eq!(first.len(), 3, "one hit per attempt, in order");
+    assert!(first[1].others.is_empty(), "nothing else under Ada's key");
+    assert_eq!(
+        (first[0].others.clone(), first[2].others.clone()),
+        (vec![NOW], vec![NOW]),
+        "every attempt of the batch is stored before any is read"
+    );
+    let later = NOW + Duration::seconds(1);
+    let second = store
+        .throttle_hits(&[attempt("ada", Some(ada)), attempt("other", None)], later)
+        .await
+        .unwrap();
+    assert_eq!(second[0].others, vec![NOW]);
+    assert!(second[1].others.is_empty());
+    assert_eq!(
+        store.throttle_events("ip", since, 1).await.unwrap(),
+        vec![NOW, NOW]
+    );
+    // Each can be forgotten on its own, and the user's are cleared with her.
+    store.throttle_forget(first[0].id).await.unwrap();
+    assert_eq!(
+        store.throttle_events("ip", since, 1).await.unwrap(),
+        vec![NOW]
+    );
+    assert_eq!(store.throttle_clear_user(ada).await.unwrap(), 2);
+    assert!(
+        store
+            .throttle_events("ada", since, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.throttle_hits(&[], later).await.unwrap().is_empty());
 }
 
 async fn story_throttle_counts_and_forgets(store: SqlStore, _db: Db) {
