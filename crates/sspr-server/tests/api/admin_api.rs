@@ -915,6 +915,35 @@ async fn the_openapi_document_is_served_and_covers_every_admin_route() {
 }
 
 #[tokio::test]
+async fn the_reset_routes_are_served_as_documented() {
+    let app = spawn_app().await;
+    let (_, doc) = send(client().get(app.url("/api/v1/openapi.json"))).await;
+    let flow = uuid::Uuid::new_v4().to_string();
+    for (method, path) in sspr_web::routes::RESET_ROUTES {
+        let op = &doc["paths"][path][method.to_ascii_lowercase()];
+        assert!(op.is_object(), "{method} {path}");
+        // A stranger's request (no flow cookie, an unknown flow, an empty body) is answered by
+        // the route itself, with a status the document lists and, for an error, its code.
+        let url = app.url(&path.replace("{flow}", &flow).replace("{method}", "m1"));
+        let mut request =
+            client().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        if *method == "POST" {
+            request = request.json(&json!({}));
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            op["responses"].get(status.as_str()).is_some(),
+            "{method} {path} answered {status}, which the document does not list: {body}"
+        );
+        if !status.is_success() {
+            assert!(body["error"].is_string(), "{method} {path}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_last_global_admin_stays() {
     let app = spawn_app().await;
     let root = app.add_admin("root", "Tangerine-Bicycle-Orbit-43").await;

@@ -24,6 +24,9 @@ use crate::error::ApiError;
 use crate::middleware::RequestContext;
 use crate::routes::api_me::caller;
 use crate::routes::api_password::RulesInForce;
+use crate::routes::openapi::{
+    ChallengeDoc, Problem, ResetDoneDoc, ResetFlowDoc, ResetStartedDoc, SentDoc, VerifiedDoc,
+};
 use crate::routes::pow;
 
 /// The use case with this server's dependencies.
@@ -190,6 +193,9 @@ fn bad_json(r: JsonRejection, support: &str) -> ApiError {
     ApiError::new(r.status(), "invalid_request", r.body_text()).support(support)
 }
 
+/// `GET /api/v1/reset/challenge`: a proof-of-work challenge for the start (ALTCHA).
+#[utoipa::path(get, path = "/api/v1/reset/challenge", tag = "reset",
+    responses((status = 200, body = ChallengeDoc), (status = 500, body = Problem)))]
 pub async fn challenge(State(state): State<AppState>) -> Response {
     match pow::challenge(&state) {
         Ok(c) => Json(c).into_response(),
@@ -197,7 +203,9 @@ pub async fn challenge(State(state): State<AppState>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
+/// The user ID (username, UPN or email) and the solved challenge (base64 ALTCHA payload;
+/// may be left out when the proof of work is switched off).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     username: String,
@@ -205,6 +213,13 @@ pub struct StartRequest {
     pow: String,
 }
 
+/// `POST /api/v1/reset`: starts a flow and sets its cookie. Every user ID gets the same
+/// answer in the same time; an ID that cannot reset gets decoy methods.
+#[utoipa::path(post, path = "/api/v1/reset", tag = "reset", request_body = StartRequest,
+    responses((status = 200, body = ResetStartedDoc, description = "Sets the flow cookie."),
+        (status = 400, body = Problem, description = "invalid_request, invalid_pow"),
+        (status = 403, body = Problem, description = "not_eligible (only when the policy's explicit messages are on)"),
+        (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn start(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -231,6 +246,11 @@ pub async fn start(
     Ok((jar.add(flow_cookie(&state, s.cookie)), Json(body)).into_response())
 }
 
+/// `GET /api/v1/reset/{flow}`: where the flow stands (with its cookie).
+#[utoipa::path(get, path = "/api/v1/reset/{flow}", tag = "reset",
+    params(("flow" = String, Path, description = "The flow's id")),
+    responses((status = 200, body = ResetFlowDoc),
+        (status = 404, body = Problem, description = "flow_not_found: unknown, expired, or without its cookie")))]
 pub async fn show(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -245,6 +265,17 @@ pub async fn show(
     Ok(Json(FlowView::of(&f)).into_response())
 }
 
+/// `POST /api/v1/reset/{flow}/methods/{method}/send`: sends a code (email, SMS, voice), draws
+/// the security questions, or starts a passkey assertion.
+#[utoipa::path(post, path = "/api/v1/reset/{flow}/methods/{method}/send", tag = "reset",
+    params(("flow" = String, Path, description = "The flow's id"),
+        ("method" = String, Path, description = "A method id from the flow")),
+    responses((status = 202, description = "A code is on its way (or nothing needs sending: an app's code)."),
+        (status = 200, body = SentDoc),
+        (status = 404, body = Problem, description = "flow_not_found, not_found"),
+        (status = 409, body = Problem, description = "wrong_step, busy"),
+        (status = 429, body = Problem, description = "blocked, with Retry-After"),
+        (status = 503, body = Problem)))]
 pub async fn send(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -269,14 +300,29 @@ pub async fn send(
     })
 }
 
-#[derive(Deserialize)]
+/// Exactly one of: the code (sent, or an authenticator app's), the answers by question id
+/// (at most 10), or a passkey's assertion (WebAuthn `PublicKeyCredential` as JSON).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     code: Option<String>,
     answers: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<Object>)]
     assertion: Option<serde_json::Value>,
 }
 
+/// `POST /api/v1/reset/{flow}/methods/{method}/verify`: proves one method.
+#[utoipa::path(post, path = "/api/v1/reset/{flow}/methods/{method}/verify", tag = "reset",
+    request_body = VerifyRequest,
+    params(("flow" = String, Path, description = "The flow's id"),
+        ("method" = String, Path, description = "A method id from the flow")),
+    responses((status = 200, body = VerifiedDoc),
+        (status = 400, body = Problem, description = "invalid_code (also for wrong answers or a refused passkey), invalid_request"),
+        (status = 404, body = Problem, description = "flow_not_found, not_found"),
+        (status = 409, body = Problem, description = "wrong_step, busy"),
+        (status = 422, body = Problem, description = "invalid_request"),
+        (status = 429, body = Problem, description = "blocked, with Retry-After"),
+        (status = 503, body = Problem)))]
 pub async fn verify(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -319,12 +365,25 @@ pub async fn verify(
     .into_response())
 }
 
-#[derive(Deserialize)]
+/// The new password.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     new_password: String,
 }
 
+/// `POST /api/v1/reset/{flow}/password`: sets the new password once the required methods are
+/// verified. Success only after the store or the directory confirmed the write; the flow's
+/// cookie is cleared.
+#[utoipa::path(post, path = "/api/v1/reset/{flow}/password", tag = "reset",
+    request_body = PasswordRequest,
+    params(("flow" = String, Path, description = "The flow's id")),
+    responses((status = 200, body = ResetDoneDoc, description = "status \"reset\""),
+        (status = 400, body = Problem, description = "invalid_request"),
+        (status = 404, body = Problem, description = "flow_not_found"),
+        (status = 409, body = Problem, description = "not_verified, busy, directory_user, directory_account"),
+        (status = 422, body = Problem, description = "password_policy, with the reasons; invalid_request"),
+        (status = 503, body = Problem, description = "the directory or the hashing is unavailable")))]
 pub async fn password(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -350,6 +409,14 @@ pub async fn password(
     Ok(done(&state, jar, "reset"))
 }
 
+/// `POST /api/v1/reset/{flow}/unlock`: unlocks the account without changing its password, when
+/// the policy allows it and the account is locked.
+#[utoipa::path(post, path = "/api/v1/reset/{flow}/unlock", tag = "reset",
+    params(("flow" = String, Path, description = "The flow's id")),
+    responses((status = 200, body = ResetDoneDoc, description = "status \"unlocked\""),
+        (status = 404, body = Problem, description = "flow_not_found"),
+        (status = 409, body = Problem, description = "not_verified, cannot_unlock, busy"),
+        (status = 503, body = Problem)))]
 pub async fn unlock(
     State(state): State<AppState>,
     ctx: RequestContext,

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use super::{
     api_admin_actions, api_admin_audit, api_admin_directory, api_admin_groups, api_admin_policy,
-    api_admin_reports, api_admin_tokens, api_admin_users, api_password,
+    api_admin_reports, api_admin_tokens, api_admin_users, api_password, api_reset,
 };
 
 /// An error answer: `{"error", "message", "support_code"}` (SPEC §9.1), sometimes with
@@ -60,6 +60,71 @@ object_schema!(
     SyncReportDoc,
     "A directory sync's report: read, created, updated, removed, skipped, conflicts."
 );
+
+object_schema!(
+    ChallengeDoc,
+    "An ALTCHA proof-of-work challenge: algorithm, challenge, maxnumber, salt, signature."
+);
+object_schema!(
+    ResetFlowDoc,
+    "Where a reset flow stands: flow_id, required, verified (a count), methods (id, type, hint, verified), expires_at, stage, can_unlock."
+);
+object_schema!(
+    SentDoc,
+    "For security questions: `questions` (id and text of each question to answer); for a passkey: `publicKey` (WebAuthn request options)."
+);
+
+/// The start of a reset flow. An ID that cannot reset gets the same answer with decoy methods.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResetStartedDoc {
+    pub flow_id: String,
+    /// How many methods must be verified.
+    pub required: u8,
+    pub methods: Vec<ResetMethodDoc>,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// A method the flow offers, masked.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResetMethodDoc {
+    pub id: String,
+    /// email, mobile_sms, mobile_voice, office_voice, authenticator_code, security_questions,
+    /// passkey.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A masked destination ("a•••@e•••.org"), or the method's label.
+    pub hint: String,
+}
+
+/// A proof accepted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VerifiedDoc {
+    /// Whether enough methods are verified to act.
+    pub verified: bool,
+    pub verified_count: usize,
+    pub required: u8,
+    /// Whether unlocking alone is offered (the policy allows it and the account is locked).
+    pub can_unlock: bool,
+}
+
+/// The end of a flow: `reset` or `unlocked`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResetDoneDoc {
+    pub status: String,
+}
+
+/// Every route of the reset flow in the JSON API (public: bound to the flow's cookie, not to
+/// a session).
+pub const RESET_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/reset/challenge"),
+    ("POST", "/api/v1/reset"),
+    ("GET", "/api/v1/reset/{flow}"),
+    ("POST", "/api/v1/reset/{flow}/methods/{method}/send"),
+    ("POST", "/api/v1/reset/{flow}/methods/{method}/verify"),
+    ("POST", "/api/v1/reset/{flow}/password"),
+    ("POST", "/api/v1/reset/{flow}/unlock"),
+];
 
 /// Every admin route: method, path (as in the router and the document), and the one action
 /// it performs — which decides the roles that may call it (`AdminAction::roles`).
@@ -211,7 +276,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(
         title = "sspr",
-        description = "Self-service password reset: the JSON API. Admin routes take an admin session or `Authorization: Bearer <api token>`; errors are `{error, message, support_code}`.",
+        description = "Self-service password reset: the JSON API. Admin routes take an admin session or `Authorization: Bearer <api token>`; the reset routes take the flow's cookie, set by its start; errors are `{error, message, support_code}`.",
     ),
     paths(
         api_admin_policy::get,
@@ -244,10 +309,20 @@ impl utoipa::Modify for Security {
         api_admin_tokens::list,
         api_admin_tokens::create,
         api_admin_tokens::revoke,
+        api_reset::challenge,
+        api_reset::start,
+        api_reset::show,
+        api_reset::send,
+        api_reset::verify,
+        api_reset::password,
+        api_reset::unlock,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
-    tags((name = "admin", description = "Administration (SPEC §9.1)")),
+    tags(
+        (name = "admin", description = "Administration (SPEC §9.1)"),
+        (name = "reset", description = "Self-service reset and unlock (SPEC §5, §9.1): public, bound to the flow's cookie"),
+    ),
 )]
 pub struct ApiDoc;
 
@@ -333,6 +408,46 @@ pub async fn serve() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reset_route_is_documented_as_public_with_its_errors() {
+        let doc = document();
+        let paths = doc["paths"].as_object().expect("paths");
+        for (method, path) in RESET_ROUTES {
+            let op = &paths[*path][method.to_ascii_lowercase()];
+            assert!(
+                op.is_object(),
+                "{method} {path} is not in the OpenAPI document"
+            );
+            assert_eq!(op["tags"], serde_json::json!(["reset"]), "{method} {path}");
+            assert!(
+                op.get("security").is_none(),
+                "{method} {path} needs no session or token"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            if path.contains("{flow}") {
+                assert!(responses.contains_key("404"), "{method} {path}: 404");
+            }
+            if path.ends_with("/send") || path.ends_with("/verify") {
+                assert!(responses.contains_key("429"), "{method} {path}: 429");
+            }
+        }
+        // And nothing documented under /reset that the table lacks.
+        for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/api/v1/reset")) {
+            for method in item.as_object().unwrap().keys() {
+                assert!(
+                    RESET_ROUTES
+                        .iter()
+                        .any(|(m, p)| p == path && m.eq_ignore_ascii_case(method)),
+                    "{method} {path} is documented but not in RESET_ROUTES"
+                );
+            }
+        }
+        let body = &doc["components"]["schemas"]["VerifyRequest"]["properties"];
+        for field in ["code", "answers", "assertion"] {
+            assert!(body[field].is_object(), "VerifyRequest.{field}");
+        }
+    }
 
     #[test]
     fn every_admin_route_is_documented_with_its_method_and_security() {
