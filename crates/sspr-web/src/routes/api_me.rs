@@ -18,6 +18,9 @@ use sspr_core::{Locale, MethodId, MethodType, User};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
+use crate::routes::openapi::{
+    MethodDoc, PasskeyOptionsDoc, Problem, QuestionsDoc, RegistrationDoc,
+};
 use crate::session::CurrentUser;
 
 /// The use case with this server's dependencies.
@@ -137,6 +140,9 @@ pub struct LangQuery {
     lng: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/me/methods", tag = "me",
+    responses((status = 200, body = [MethodDoc], description = "Registered methods, then profile contact data set by an administrator"),
+        (status = 401, body = Problem)), security(("session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -150,7 +156,9 @@ pub async fn list(
     Ok(Json(methods).into_response())
 }
 
-#[derive(Deserialize)]
+/// `type` (email, mobile_sms, mobile_voice, office_voice, authenticator_code) with `address`
+/// for an email or `number` for a phone.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddRequest {
     #[serde(rename = "type")]
@@ -159,6 +167,13 @@ pub struct AddRequest {
     number: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/me/methods", tag = "me", request_body = AddRequest,
+    params(("lng" = Option<String>, Query, description = "The language of the code's message")),
+    responses((status = 201, body = MethodDoc, description = "Not verified yet: a code is sent (email, phone); an app gets otpauth_uri, qr_svg and secret"),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "method_not_allowed"),
+        (status = 422, body = Problem, description = "invalid_field, with errors"),
+        (status = 429, body = Problem, description = "blocked, with Retry-After"), (status = 503, body = Problem)), security(("session" = [])))]
 pub async fn add(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -222,12 +237,21 @@ fn method_id(raw: &str, state: &AppState, support: &str) -> Result<MethodId, Api
         .ok_or_else(|| api_error(SecurityInfoError::NotFound, state).support(support))
 }
 
-#[derive(Deserialize)]
+/// The code sent to the method (or shown by the app).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MethodVerifyRequest)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     code: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/me/methods/{id}/verify", tag = "me", request_body = VerifyRequest,
+    params(("id" = String, Path, description = "The method's id")),
+    responses((status = 200, body = MethodDoc, description = "The method, now verified"),
+        (status = 400, body = Problem, description = "invalid_code, invalid_request"), (status = 401, body = Problem),
+        (status = 404, body = Problem, description = "not_found (also another user's method)"),
+        (status = 409, body = Problem, description = "already_verified"),
+        (status = 422, body = Problem), (status = 429, body = Problem)), security(("session" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -248,6 +272,11 @@ pub async fn verify(
     Ok(Json(method).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/me/methods/{id}/resend", tag = "me",
+    params(("id" = String, Path, description = "The method's id")),
+    responses((status = 202, description = "A new code is on its way"), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "already_verified"),
+        (status = 429, body = Problem)), security(("session" = [])))]
 pub async fn resend(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -266,6 +295,9 @@ pub async fn resend(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/me/methods/{id}", tag = "me",
+    params(("id" = String, Path, description = "The method's id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)), security(("session" = [])))]
 pub async fn remove(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -285,6 +317,10 @@ pub async fn remove(
 }
 
 /// First half of adding a passkey: the options for `navigator.credentials.create`.
+#[utoipa::path(post, path = "/api/v1/me/passkeys/options", tag = "me",
+    responses((status = 200, body = PasskeyOptionsDoc), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "method_not_allowed"),
+        (status = 422, body = Problem), (status = 429, body = Problem)), security(("session" = [])))]
 pub async fn passkey_options(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -301,17 +337,25 @@ pub async fn passkey_options(
     Ok(Json(challenge).into_response())
 }
 
-#[derive(Deserialize)]
+/// The ceremony from the options, a name for the passkey (1–64 characters), and the
+/// browser's answer.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasskeyRequest {
     ceremony: String,
     #[serde(default)]
     name: String,
     /// The `PublicKeyCredential` the browser returned, in its JSON form (`toJSON()`).
+    #[schema(value_type = Object)]
     credential: serde_json::Value,
 }
 
 /// Second half: the browser's answer; the passkey is registered when it verifies.
+#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "me", request_body = PasskeyRequest,
+    responses((status = 201, body = MethodDoc), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "invalid_field: ceremony, credential or name"),
+        (status = 429, body = Problem)), security(("session" = [])))]
 pub async fn passkey_finish(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -331,6 +375,9 @@ pub async fn passkey_finish(
 }
 
 /// The questions a user may choose from, in their language, and how many to answer.
+#[utoipa::path(get, path = "/api/v1/me/security-questions", tag = "me",
+    params(("lng" = Option<String>, Query, description = "The language of the questions")),
+    responses((status = 200, body = QuestionsDoc), (status = 401, body = Problem)), security(("session" = [])))]
 pub async fn questions_catalogue(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -357,19 +404,25 @@ pub async fn questions_catalogue(
     .into_response())
 }
 
-#[derive(Deserialize)]
+/// One answer to one question of the catalogue.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Answer {
     question_id: String,
     answer: String,
 }
 
-#[derive(Deserialize)]
+/// The answers to the questions the user chose (as many as the policy requires).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswersRequest {
     answers: Vec<Answer>,
 }
 
+#[utoipa::path(put, path = "/api/v1/me/security-questions", tag = "me", request_body = AnswersRequest,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "invalid_field, with errors by index"), (status = 503, body = Problem)), security(("session" = [])))]
 pub async fn put_questions(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -407,6 +460,8 @@ pub fn interrupt_json(i: Interrupt) -> serde_json::Value {
     json!({ "registration": status, "can_skip_until": until })
 }
 
+#[utoipa::path(get, path = "/api/v1/me/registration", tag = "me",
+    responses((status = 200, body = RegistrationDoc), (status = 401, body = Problem)), security(("session" = [])))]
 pub async fn registration(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -421,6 +476,9 @@ pub async fn registration(
     Ok(Json(interrupt_json(i)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/me/registration/confirm", tag = "me",
+    responses((status = 204, description = "The methods are confirmed (\"looks good\")"), (status = 401, body = Problem),
+        (status = 409, body = Problem, description = "not_registered")), security(("session" = [])))]
 pub async fn confirm(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -435,6 +493,9 @@ pub async fn confirm(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/me/registration/skip", tag = "me",
+    responses((status = 204), (status = 401, body = Problem),
+        (status = 409, body = Problem, description = "skip_expired")), security(("session" = [])))]
 pub async fn skip(
     State(state): State<AppState>,
     ctx: RequestContext,

@@ -24,7 +24,7 @@ use crate::admin_auth::AdminAuth;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
 use crate::routes::api_session::authenticate;
-use crate::routes::openapi::{PasswordPolicyDoc, Problem};
+use crate::routes::openapi::{PasswordChangedDoc, PasswordPolicyDoc, Problem};
 use crate::session::{self, CurrentUser};
 
 const MAX_PASSWORD: usize = 1024;
@@ -68,12 +68,14 @@ impl RulesInForce {
     }
 }
 
-#[derive(Deserialize)]
+/// A candidate password.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CheckRequest {
     password: String,
 }
 
-#[derive(Serialize)]
+/// How guessable the candidate is (zxcvbn).
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Strength {
     /// zxcvbn's 0 (too guessable) to 4 (very unguessable).
     score: u8,
@@ -81,15 +83,20 @@ pub struct Strength {
     suggestions: Vec<String>,
 }
 
-#[derive(Serialize)]
+/// Whether the candidate would be accepted, each rule's verdict (`rule`, `passed`, `message`),
+/// and its strength.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CheckResponse {
     accepted: bool,
+    #[schema(value_type = Vec<Object>)]
     rules: Vec<RuleCheck>,
     strength: Strength,
 }
 
 /// `POST /api/v1/password/check`: which rules a candidate passes, and how strong it is. For a
 /// signed-in user their names count; the answer never names a banned term.
+#[utoipa::path(post, path = "/api/v1/password/check", tag = "password", request_body = CheckRequest,
+    responses((status = 200, body = CheckResponse), (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub async fn check(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -153,7 +160,8 @@ pub async fn check(
     }))
 }
 
-#[derive(Deserialize)]
+/// The current password and the new one.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangeRequest {
     current: String,
     new: String,
@@ -266,6 +274,11 @@ pub async fn change_password(
 }
 
 /// `POST /api/v1/me/password` `{current, new}`.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", request_body = ChangeRequest,
+    responses((status = 200, body = PasswordChangedDoc), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "not_signed_in, or a wrong current password (counted toward lockout)"),
+        (status = 409, body = Problem), (status = 422, body = Problem, description = "password_policy, with the reasons"),
+        (status = 423, body = Problem), (status = 503, body = Problem)), security(("session" = [])))]
 pub async fn change(
     State(state): State<AppState>,
     ctx: RequestContext,

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::RequestContext;
 use crate::routes::api_me::{api_error, security_info};
+use crate::routes::openapi::Problem;
 use crate::session;
 
 /// Longest username and password we will even look at; anything longer is a wrong credential
@@ -51,18 +52,28 @@ pub async fn authenticate(
     })
 }
 
-#[derive(Deserialize)]
+/// A username (or UPN or email) and its password.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignInRequest {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+/// Whether the user must register methods, or review them, before going on.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SignInResponse {
     /// `ok`, `required` (register methods first) or `reconfirm` (review them).
+    #[schema(value_type = String)]
     registration: &'static str,
 }
 
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignInRequest,
+    responses((status = 200, body = SignInResponse, description = "Sets the session cookie"),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "invalid_credentials, for every failure"),
+        (status = 422, body = Problem),
+        (status = 423, body = Problem, description = "locked: only after a right password"),
+        (status = 503, body = Problem, description = "busy or directory_unavailable, with Retry-After")))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -122,6 +133,8 @@ pub async fn registration_status(
     })
 }
 
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204, description = "Signed out; the cookie is cleared")), security(("session" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     ctx: RequestContext,

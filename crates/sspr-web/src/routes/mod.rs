@@ -30,7 +30,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
-pub use openapi::{ADMIN_ROUTES, RESET_ROUTES};
+pub use openapi::{ADMIN_ROUTES, USER_ROUTES};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;

@@ -14,7 +14,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use super::{
     api_admin_actions, api_admin_audit, api_admin_directory, api_admin_groups, api_admin_policy,
-    api_admin_reports, api_admin_tokens, api_admin_users, api_password, api_reset,
+    api_admin_reports, api_admin_tokens, api_admin_users, api_me, api_password, api_reset,
+    api_session,
 };
 
 /// An error answer: `{"error", "message", "support_code"}` (SPEC §9.1), sometimes with
@@ -114,16 +115,54 @@ pub struct ResetDoneDoc {
     pub status: String,
 }
 
-/// Every route of the reset flow in the JSON API (public: bound to the flow's cookie, not to
-/// a session).
-pub const RESET_ROUTES: &[(&str, &str)] = &[
-    ("GET", "/api/v1/reset/challenge"),
-    ("POST", "/api/v1/reset"),
-    ("GET", "/api/v1/reset/{flow}"),
-    ("POST", "/api/v1/reset/{flow}/methods/{method}/send"),
-    ("POST", "/api/v1/reset/{flow}/methods/{method}/verify"),
-    ("POST", "/api/v1/reset/{flow}/password"),
-    ("POST", "/api/v1/reset/{flow}/unlock"),
+object_schema!(
+    MethodDoc,
+    "A method of the signed-in user: id, type, hint (masked), verified, source (user, or admin for profile data), created_at; a new authenticator app also otpauth_uri, qr_svg and secret."
+);
+object_schema!(
+    PasskeyOptionsDoc,
+    "ceremony (its id, valid 5 minutes) and publicKey (options for navigator.credentials.create, binary fields base64url)."
+);
+object_schema!(
+    QuestionsDoc,
+    "required (how many to answer) and questions (id and text of each, in the asked language)."
+);
+object_schema!(
+    RegistrationDoc,
+    "registration (ok, required or reconfirm) and can_skip_until (RFC 3339, or null)."
+);
+object_schema!(PasswordChangedDoc, "status: changed.");
+
+/// Every route of the JSON API outside `/admin`: method, path, and whether it needs a
+/// signed-in user's session. The reset flow's routes are bound to the flow's cookie instead.
+pub const USER_ROUTES: &[(&str, &str, bool)] = &[
+    ("GET", "/api/v1/reset/challenge", false),
+    ("POST", "/api/v1/reset", false),
+    ("GET", "/api/v1/reset/{flow}", false),
+    ("POST", "/api/v1/reset/{flow}/methods/{method}/send", false),
+    (
+        "POST",
+        "/api/v1/reset/{flow}/methods/{method}/verify",
+        false,
+    ),
+    ("POST", "/api/v1/reset/{flow}/password", false),
+    ("POST", "/api/v1/reset/{flow}/unlock", false),
+    ("POST", "/api/v1/session", false),
+    ("DELETE", "/api/v1/session", true),
+    ("POST", "/api/v1/password/check", false),
+    ("POST", "/api/v1/me/password", true),
+    ("GET", "/api/v1/me/methods", true),
+    ("POST", "/api/v1/me/methods", true),
+    ("DELETE", "/api/v1/me/methods/{id}", true),
+    ("POST", "/api/v1/me/methods/{id}/verify", true),
+    ("POST", "/api/v1/me/methods/{id}/resend", true),
+    ("GET", "/api/v1/me/security-questions", true),
+    ("PUT", "/api/v1/me/security-questions", true),
+    ("POST", "/api/v1/me/passkeys/options", true),
+    ("POST", "/api/v1/me/passkeys", true),
+    ("GET", "/api/v1/me/registration", true),
+    ("POST", "/api/v1/me/registration/confirm", true),
+    ("POST", "/api/v1/me/registration/skip", true),
 ];
 
 /// Every admin route: method, path (as in the router and the document), and the one action
@@ -266,7 +305,7 @@ impl utoipa::Modify for Security {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "sspr_session",
-                "An administrator's session (POST /api/v1/session); `__Host-sspr_session` over https.",
+                "A signed-in user's session (POST /api/v1/session; an admin's for the admin routes); `__Host-sspr_session` over https.",
             ))),
         );
     }
@@ -276,7 +315,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(
         title = "sspr",
-        description = "Self-service password reset: the JSON API. Admin routes take an admin session or `Authorization: Bearer <api token>`; the reset routes take the flow's cookie, set by its start; errors are `{error, message, support_code}`.",
+        description = "Self-service password reset: the JSON API. Admin routes take an admin session or `Authorization: Bearer <api token>`; the /me routes a user's session; the reset routes take the flow's cookie, set by its start; errors are `{error, message, support_code}`.",
     ),
     paths(
         api_admin_policy::get,
@@ -316,12 +355,31 @@ impl utoipa::Modify for Security {
         api_reset::verify,
         api_reset::password,
         api_reset::unlock,
+        api_session::create,
+        api_session::delete,
+        api_password::check,
+        api_password::change,
+        api_me::list,
+        api_me::add,
+        api_me::remove,
+        api_me::verify,
+        api_me::resend,
+        api_me::questions_catalogue,
+        api_me::put_questions,
+        api_me::passkey_options,
+        api_me::passkey_finish,
+        api_me::registration,
+        api_me::confirm,
+        api_me::skip,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
     tags(
         (name = "admin", description = "Administration (SPEC §9.1)"),
         (name = "reset", description = "Self-service reset and unlock (SPEC §5, §9.1): public, bound to the flow's cookie"),
+        (name = "session", description = "Sign in and out"),
+        (name = "me", description = "The signed-in user's password and security info (SPEC §6)"),
+        (name = "password", description = "Checking a candidate password against the policy"),
     ),
 )]
 pub struct ApiDoc;
@@ -410,43 +468,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_reset_route_is_documented_as_public_with_its_errors() {
+    fn every_user_route_is_documented_with_its_access_and_errors() {
         let doc = document();
         let paths = doc["paths"].as_object().expect("paths");
-        for (method, path) in RESET_ROUTES {
+        for (method, path, needs_session) in USER_ROUTES {
             let op = &paths[*path][method.to_ascii_lowercase()];
             assert!(
                 op.is_object(),
                 "{method} {path} is not in the OpenAPI document"
             );
-            assert_eq!(op["tags"], serde_json::json!(["reset"]), "{method} {path}");
-            assert!(
-                op.get("security").is_none(),
-                "{method} {path} needs no session or token"
-            );
             let responses = op["responses"].as_object().unwrap();
-            if path.contains("{flow}") {
+            assert_eq!(
+                op["security"].to_string().contains("session"),
+                *needs_session,
+                "{method} {path}: session"
+            );
+            if *needs_session && *method != "DELETE" {
+                assert!(responses.contains_key("401"), "{method} {path}: 401");
+            }
+            if path.starts_with("/api/v1/reset/{flow}") {
                 assert!(responses.contains_key("404"), "{method} {path}: 404");
             }
             if path.ends_with("/send") || path.ends_with("/verify") {
                 assert!(responses.contains_key("429"), "{method} {path}: 429");
             }
         }
-        // And nothing documented under /reset that the table lacks.
-        for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/api/v1/reset")) {
+        // And nothing documented outside /admin that the table lacks.
+        for (path, item) in paths.iter().filter(|(p, _)| !p.contains("/admin/")) {
             for method in item.as_object().unwrap().keys() {
                 assert!(
-                    RESET_ROUTES
+                    USER_ROUTES
                         .iter()
-                        .any(|(m, p)| p == path && m.eq_ignore_ascii_case(method)),
-                    "{method} {path} is documented but not in RESET_ROUTES"
+                        .any(|(m, p, _)| p == path && m.eq_ignore_ascii_case(method)),
+                    "{method} {path} is documented but not in USER_ROUTES"
                 );
             }
         }
-        let body = &doc["components"]["schemas"]["VerifyRequest"]["properties"];
+        // Two request bodies named alike in the code are two schemas in the document.
+        let schemas = &doc["components"]["schemas"];
         for field in ["code", "answers", "assertion"] {
-            assert!(body[field].is_object(), "VerifyRequest.{field}");
+            assert!(
+                schemas["VerifyRequest"]["properties"][field].is_object(),
+                "VerifyRequest.{field}"
+            );
         }
+        assert!(schemas["MethodVerifyRequest"]["properties"]["code"].is_object());
     }
 
     #[test]
