@@ -132,6 +132,16 @@ enum Checked {
     },
 }
 
+impl From<bool> for Checked {
+    fn from(right: bool) -> Self {
+        if right {
+            Checked::Right
+        } else {
+            Checked::Wrong
+        }
+    }
+}
+
 /// A method as the flow shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MethodHint {
@@ -972,16 +982,10 @@ impl Reset<'_> {
                 Err(_) => Checked::Wrong,
             });
         }
-        Ok(
-            if self
-                .check_other_proof(flow, method, user, proof, now)
-                .await?
-            {
-                Checked::Right
-            } else {
-                Checked::Wrong
-            },
-        )
+        Ok(self
+            .check_other_proof(flow, method, user, proof, now)
+            .await?
+            .into())
     }
 
     /// Checks a proof other than a sent code (an app's code, answers, a passkey).
